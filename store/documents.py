@@ -1,0 +1,137 @@
+"""Saving crawled documents and rejected items. The raw response body is kept compressed as evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.dedup import content_hash, hamming, simhash
+from store.models import Document, Rejection, utcnow
+
+NEAR_DUPLICATE_BITS = 6
+NEAR_DUPLICATE_WINDOW = 5000
+EXCERPT_BYTES = 4096
+
+SaveStatus = Literal["new", "updated", "unchanged"]
+
+
+@dataclass
+class DocumentIn:
+    """What the crawler hands over for one page or listing."""
+
+    url: str
+    canonical_url: str
+    text: str
+    raw: bytes
+    title: str | None = None
+    publisher: str | None = None
+    contact: str | None = None
+    region: str | None = None
+    platform: str | None = None
+    category: str | None = None
+    price: str | None = None
+    posted_at: datetime | None = None
+    http_status: int | None = None
+    http_headers: dict[str, Any] = field(default_factory=dict)
+    encoding: str | None = None
+    source_id: int | None = None
+
+
+def snapshot(doc: Document) -> bytes:
+    """The raw response body as fetched."""
+    return zlib.decompress(doc.raw_snapshot)
+
+
+def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveStatus]:
+    """Insert or update by canonical URL; an unchanged page (same content hash) is left as it is."""
+    digest = content_hash(item.text)
+    doc = session.scalar(select(Document).where(Document.canonical_url == item.canonical_url))
+    if doc is not None and doc.content_hash == digest:
+        return doc, "unchanged"
+    status: SaveStatus = "updated" if doc is not None else "new"
+    if doc is None:
+        doc = Document(canonical_url=item.canonical_url)
+        session.add(doc)
+    doc.url = item.url
+    doc.source_id = item.source_id
+    for name in ("title", "publisher", "contact", "region", "platform", "category", "price", "posted_at"):
+        setattr(doc, name, getattr(item, name))
+    doc.text = item.text
+    doc.content_hash = digest
+    doc.simhash = simhash((item.title or "") + item.text)
+    doc.raw_snapshot = zlib.compress(item.raw, 6)
+    doc.raw_sha256 = hashlib.sha256(item.raw).hexdigest()
+    doc.raw_size = len(item.raw)
+    doc.http_status = item.http_status
+    doc.http_headers = item.http_headers
+    doc.encoding = item.encoding
+    doc.fetched_at = utcnow()
+    doc.scored_at = None
+    session.flush()
+    doc.group_id = _near_duplicate_group(session, doc)
+    session.flush()
+    return doc, status
+
+
+def _near_duplicate_group(session: Session, doc: Document) -> int:
+    """Group id = id of the earliest document with the same content or a SimHash within a few bits."""
+    same = session.scalar(
+        select(Document.group_id)
+        .where(Document.content_hash == doc.content_hash, Document.id != doc.id)
+        .order_by(Document.id)
+        .limit(1)
+    )
+    if same is not None:
+        return same
+    recent = session.execute(
+        select(Document.id, Document.simhash, Document.group_id)
+        .where(Document.id != doc.id, Document.simhash.is_not(None))
+        .order_by(Document.id.desc())
+        .limit(NEAR_DUPLICATE_WINDOW)
+    )
+    best: tuple[int, int] | None = None
+    for other_id, other_hash, group in recent:
+        distance = hamming(doc.simhash, other_hash)
+        if distance <= NEAR_DUPLICATE_BITS and (best is None or distance < best[0]):
+            best = (distance, group or other_id)
+    return best[1] if best else doc.id
+
+
+def record_rejection(
+    session: Session,
+    url: str,
+    reason: str,
+    detail: str = "",
+    *,
+    source_id: int | None = None,
+    http_status: int | None = None,
+    raw: bytes | None = None,
+) -> Rejection:
+    """Keep a refused item with its reason, its hash and a compressed excerpt (never the whole hostile body)."""
+    rejection = Rejection(
+        source_id=source_id,
+        url=url,
+        reason=reason,
+        detail=detail[:2000],
+        http_status=http_status,
+        raw_sha256=hashlib.sha256(raw).hexdigest() if raw is not None else None,
+        raw_size=len(raw) if raw is not None else None,
+        raw_excerpt=zlib.compress(raw[:EXCERPT_BYTES]) if raw else None,
+    )
+    session.add(rejection)
+    session.flush()
+    return rejection
+
+
+def unscored_ids(session: Session, limit: int = 10_000) -> list[int]:
+    return list(
+        session.scalars(
+            select(Document.id).where(Document.scored_at.is_(None)).order_by(Document.id).limit(limit)
+        )
+    )
