@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     result_backend: str | None = None
     var_dir: Path = Path("var")
     model_dir: Path = Path("var/models")
+    lexicon_dir: Path = Path("var/lexicon")
     flag_threshold: float = 0.5
     high_threshold: float = 0.8
     medium_threshold: float = 0.5
