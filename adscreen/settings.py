@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     user_agent: str = "adscreen/0.1 (+market-supervision screening; contact: admin@example.org)"
     scrapy_redis_url: str | None = None
     sweeper_interval_seconds: int = 300
+    sweeper_min_age_seconds: int = 120
+    broker_visibility_timeout: int = 3600
     classifier_backend: str = "onnx"
     use_classifier: bool = True
     secret_key: str = "change-me-in-production"

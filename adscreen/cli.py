@@ -1,0 +1,258 @@
+"""The ``adscreen`` command line (Typer). Sub-commands of the libraries are mounted from their own packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adscreen.settings import get_settings
+
+app = typer.Typer(
+    help="adscreen: screening of ads and listings for illegal-fundraising promotions.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Crawl sources (one profile file per site).", no_args_is_help=True)
+queue_app = typer.Typer(help="The inspectors' flag queue.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
+app.add_typer(queue_app, name="queue")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema (PostgreSQL or SQLite)."""
+    from store.db import upgrade
+
+    upgrade()
+    console.print(f"schema up to date: {_redact(get_settings().database_url)}")
+
+
+@sources_app.command("add")
+def sources_add(profile: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Register a source from its profile file (re-adding replaces the profile)."""
+    from store.db import session_scope
+    from store.sources import ProfileError, load_profile, upsert_source
+
+    try:
+        data = load_profile(profile)
+    except ProfileError as exc:
+        console.print(f"[red]invalid profile {profile}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    with session_scope() as session:
+        source = upsert_source(session, data, actor=_actor())
+        console.print(
+            f"source [bold]{source.name}[/bold] ({source.kind}) saved, every {source.interval_seconds}s"
+        )
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    from store.db import session_scope
+    from store.sources import list_sources
+
+    table = Table("name", "kind", "interval (s)", "enabled", "last crawled")
+    with session_scope() as session:
+        for s in list_sources(session):
+            table.add_row(
+                s.name, s.kind, str(s.interval_seconds), str(s.enabled), str(s.last_crawled_at or "-")
+            )
+    console.print(table)
+
+
+@sources_app.command("crawl")
+def sources_crawl(name: str) -> None:
+    """Crawl one source now (in a subprocess), then queue its new documents for scoring."""
+    from crawler.run import crawl_source
+
+    stats = crawl_source(name, get_settings().database_url)
+    console.print_json(json.dumps(stats, ensure_ascii=False, default=str))
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
+    loglevel: str = "INFO",
+) -> None:
+    """Run a Celery worker (needs ADSCREEN_BROKER_URL)."""
+    _require_broker()
+    from worker.celery_app import QUEUE
+    from worker.celery_app import app as celery_app
+
+    celery_app.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+
+
+@app.command()
+def beat(loglevel: str = "INFO") -> None:
+    """Run Celery beat: crawls on each source's interval, and the sweeper of unscored documents."""
+    _require_broker()
+    from worker.celery_app import app as celery_app
+
+    schedule = get_settings().var_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule}"])
+
+
+@app.command("demo-site")
+def demo_site(port: int = 8765, host: str = "127.0.0.1") -> None:
+    """Serve the bundled demo classified-ad site and listing API on loopback."""
+    from demo_site.server import serve
+
+    console.print(f"demo site on http://{host}:{port}/")
+    serve(host, port)
+
+
+@queue_app.command("list")
+def queue_list(
+    status: Annotated[
+        str | None, typer.Option(help="open, claimed, confirmed, dismissed, referred, …")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    limit: int = 50,
+) -> None:
+    from store.db import session_scope
+    from store.queue import QueueFilter, list_flags
+
+    with session_scope() as session:
+        flags = list_flags(session, QueueFilter(status=status), limit=limit)
+        rows = [
+            {
+                "flag_id": f.id,
+                "status": f.status,
+                "level": f.level,
+                "score": f.priority,
+                "category": f.category,
+                "title": f.document.title,
+                "url": f.document.url,
+                "explanation": f.verdict.explanation,
+            }
+            for f in flags
+        ]
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("id", "status", "level", "score", "category", "title")
+    for r in rows:
+        table.add_row(
+            str(r["flag_id"]),
+            r["status"],
+            r["level"],
+            f"{r['score']:.2f}",
+            r["category"] or "-",
+            (r["title"] or "")[:40],
+        )
+    console.print(table)
+
+
+@app.command()
+def score(
+    inp: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="JSONL with id and text")],
+    out: Annotated[Path, typer.Option("--out", help="JSONL verdicts")],
+    classifier: Annotated[bool, typer.Option(help="use the trained classifier when there is one")] = True,
+) -> None:
+    """Score texts without a database: the combined verdict per record."""
+    from adscreen.batch_score import score_file
+
+    n, errors = score_file(inp, out, get_settings(), use_classifier=classifier, console=console)
+    console.print(
+        f"scored {n} records → {out}" + (f"; {errors} bad records (see the error field)" if errors else "")
+    )
+
+
+@app.command("score-pending")
+def score_pending() -> None:
+    """Score every unscored document in-process (the embedded mode's replacement for the workers)."""
+    from adscreen.demo import score_unscored
+
+    n = score_unscored(get_settings(), console)
+    console.print(f"scored {n} documents")
+
+
+@app.command()
+def rescore(scope: Annotated[str, typer.Option(help="open (undecided flags) or all")] = "open") -> None:
+    """After a lexicon or model change: score again (queued on Celery, in-process in the embedded mode)."""
+    from worker.dispatch import send
+
+    result = send("adscreen.rescore", scope)
+    if get_settings().embedded:
+        from adscreen.demo import score_unscored
+
+        score_unscored(get_settings(), console, rescore_scope=scope)
+    console.print(f"rescore requested: {result}")
+
+
+@app.command()
+def sweep() -> None:
+    """Re-enqueue documents left unscored."""
+    from worker.dispatch import send
+
+    console.print(f"sweep: {send('adscreen.sweep_unscored')}")
+
+
+@app.command()
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve the review app after the summary")
+    ] = True,
+    port: Annotated[int, typer.Option(help="port of the review app")] = 8000,
+    retrain: Annotated[bool, typer.Option(help="train the classifier again even when cached")] = False,
+) -> None:
+    """The main job on the embedded default: crawl the bundled demo site, score, fill the queue, summarise."""
+    from adscreen.demo import run_demo
+
+    run_demo(get_settings(), console, serve=serve, port=port, retrain=retrain)
+
+
+def _mount_optional() -> None:
+    """Library CLIs live in their packages; mount those that are installed."""
+    try:
+        from keywords.cli import app as keywords_app
+
+        app.add_typer(keywords_app, name="keywords", help="The keyword lexicon: match, test, add, remove, …")
+    except ImportError:
+        pass
+    try:
+        from classifier import cli as clf_cli
+
+        for name in ("train", "evaluate", "convert"):
+            if hasattr(clf_cli, name):
+                app.command(name)(getattr(clf_cli, name))
+    except ImportError:
+        pass
+    try:
+        from review import cli as review_cli
+
+        if hasattr(review_cli, "serve"):
+            app.command("serve")(review_cli.serve)
+        if hasattr(review_cli, "users_app"):
+            app.add_typer(review_cli.users_app, name="users", help="Accounts of the review app.")
+    except ImportError:
+        pass
+
+
+def _require_broker() -> None:
+    if get_settings().embedded:
+        console.print(
+            "[red]ADSCREEN_BROKER_URL is not set: workers need a broker (e.g. redis://localhost:6379/0)[/red]"
+        )
+        raise typer.Exit(2)
+
+
+def _actor() -> str:
+    return os.environ.get("ADSCREEN_ACTOR") or os.environ.get("USER") or "cli"
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+_mount_optional()

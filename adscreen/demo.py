@@ -1,0 +1,165 @@
+"""``adscreen demo``: the whole job on the embedded default (SQLite file, tasks in-process).
+
+This mode exists for the one-command demo only; production runs Celery workers on Redis against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from scoring.documents import score_document_ids
+from scoring.engine import build_scorer
+from store.db import session_scope, upgrade
+from store.models import Document, Flag, Rejection
+
+DEMO_USER = ("inspector", "demo-inspector-2026")
+
+
+def ensure_classifier(settings: Any, console: Console, retrain: bool = False) -> None:
+    """Convert the base model and train the classifier on first run; later runs reuse the cache."""
+    try:
+        from classifier.setup import ensure_model
+    except ImportError:
+        console.print(
+            "[yellow]classifier package unavailable: scoring with the keyword lexicon only[/yellow]"
+        )
+        return
+    from scoring.engine import classifier_dir
+
+    ensure_model(classifier_dir(settings), progress=True, retrain=retrain)
+
+
+def score_unscored(settings: Any, console: Console, rescore_scope: str | None = None) -> int:
+    """Score documents in-process with a progress bar (all unscored, or again those of a rescore scope)."""
+    scorer = build_scorer(settings)
+    with session_scope(settings.database_url) as session:
+        if rescore_scope == "all":
+            ids = list(session.scalars(select(Document.id).order_by(Document.id)))
+        elif rescore_scope == "open":
+            ids = list(
+                session.scalars(
+                    select(Flag.document_id).where(Flag.status.in_(("open", "claimed", "withdrawn")))
+                )
+            )
+        else:
+            ids = list(
+                session.scalars(select(Document.id).where(Document.scored_at.is_(None)).order_by(Document.id))
+            )
+    size = settings.score_batch_size
+    with _progress(console) as progress:
+        task = progress.add_task("scoring documents", total=len(ids))
+        for start in range(0, len(ids), size):
+            score_document_ids(settings.database_url, ids[start : start + size], scorer)
+            progress.advance(task, len(ids[start : start + size]))
+    return len(ids)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain: bool = False) -> None:
+    if not settings.embedded:
+        console.print("[yellow]ADSCREEN_BROKER_URL is set, but the demo always runs in-process.[/yellow]")
+    console.print(
+        Panel.fit(
+            "adscreen demo — embedded mode: SQLite file and in-process tasks (demo only; production uses "
+            "PostgreSQL + Redis + Celery workers, see README)",
+            style="cyan",
+        )
+    )
+    upgrade(settings.database_url)
+    ensure_classifier(settings, console, retrain=retrain)
+
+    from demo_site.server import start_in_thread
+
+    from demo_site import profiles
+
+    server, base_url = start_in_thread("127.0.0.1", 0)
+    console.print(f"demo site serving on {base_url}")
+    try:
+        from crawler.run import crawl_source
+
+        from store.sources import upsert_source
+
+        with session_scope(settings.database_url) as session:
+            names = [upsert_source(session, p, actor="demo").name for p in profiles(base_url)]
+        for name in names:
+            with console.status(f"crawling {name} …"):
+                stats = crawl_source(name, settings.database_url)
+            console.print(f"crawled [bold]{name}[/bold]: {_fmt_stats(stats)}")
+    finally:
+        server.shutdown()
+    score_unscored(settings, console)
+    print_summary(settings, console)
+    if serve:
+        _serve(settings, console, port)
+
+
+def _fmt_stats(stats: dict) -> str:
+    keys = ("pages", "documents_new", "documents_updated", "unchanged", "duplicates")
+    parts = [f"{k}={stats[k]}" for k in keys if k in stats]
+    rej = stats.get("rejections") or {}
+    if rej:
+        parts.append("rejections=" + ",".join(f"{k}:{v}" for k, v in rej.items()))
+    return " ".join(parts) or str(stats)
+
+
+def print_summary(settings: Any, console: Console, top: int = 10) -> dict[str, Any]:
+    with session_scope(settings.database_url) as session:
+        n_docs = session.scalar(select(func.count(Document.id))) or 0
+        rejections = Counter(
+            dict(session.execute(select(Rejection.reason, func.count()).group_by(Rejection.reason)).all())
+        )
+        levels = Counter(dict(session.execute(select(Flag.level, func.count()).group_by(Flag.level)).all()))
+        flags = list(session.scalars(select(Flag).order_by(Flag.priority.desc(), Flag.id).limit(top)))
+        rows = [(f.id, f.level, f.priority, f.document.title or "", f.verdict.explanation) for f in flags]
+    console.print(
+        Panel.fit(
+            f"documents: {n_docs}    rejections: {sum(rejections.values())} {dict(rejections) or ''}\n"
+            f"flags: {sum(levels.values())}  (high {levels.get('high', 0)}, medium {levels.get('medium', 0)}, "
+            f"low {levels.get('low', 0)})",
+            title="summary",
+        )
+    )
+    table = Table("flag", "level", "score", "title", "why", title=f"top {top} flags", show_lines=True)
+    for fid, level, score, title, why in rows:
+        table.add_row(str(fid), level, f"{score:.2f}", title[:30], why[:120])
+    console.print(table)
+    return {"documents": n_docs, "rejections": dict(rejections), "flags": dict(levels)}
+
+
+def _serve(settings: Any, console: Console, port: int) -> None:
+    try:
+        from review.app import create_app
+        from review.users import create_user
+    except ImportError:
+        console.print("the review app is not installed; exiting after the summary")
+        return
+    import uvicorn
+
+    with session_scope(settings.database_url) as session:
+        try:
+            create_user(session, DEMO_USER[0], DEMO_USER[1], "admin")
+        except Exception:  # noqa: BLE001 - the demo user exists from an earlier run
+            session.rollback()
+    console.print(
+        Panel.fit(
+            f"review app: http://127.0.0.1:{port}/   login: {DEMO_USER[0]} / {DEMO_USER[1]}  (Ctrl-C to stop)",
+            style="green",
+        )
+    )
+    uvicorn.run(create_app(settings.database_url), host="127.0.0.1", port=port, log_level="warning")

@@ -1,0 +1,60 @@
+"""Scoring stored documents: read them, run the detectors, write verdicts and flags in one transaction.
+
+Shared by the Celery tasks and the embedded demo, so that both modes take exactly the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from scoring.engine import Scorer, document_text
+from store.db import session_scope
+from store.models import Document
+from store.verdicts import VerdictIn, save_verdict
+
+
+@dataclass
+class BatchResult:
+    scored: int = 0
+    created: int = 0
+    flagged: int = 0
+    missing: int = 0
+
+
+def score_document_ids(
+    database_url: str | None,
+    ids: Sequence[int],
+    scorer: Scorer,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchResult:
+    result = BatchResult()
+    with session_scope(database_url) as session:
+        docs = list(session.scalars(select(Document).where(Document.id.in_(list(ids))).order_by(Document.id)))
+        result.missing = len(set(ids)) - len(docs)
+        verdicts = scorer.score([document_text(d.title, d.text) for d in docs])
+        for doc, v in zip(docs, verdicts, strict=True):
+            _, created = save_verdict(
+                session,
+                doc.id,
+                VerdictIn(
+                    score=v.score,
+                    level=v.level,
+                    flagged=v.flag,
+                    detector_versions=v.detector_versions,
+                    keyword_score=v.keyword_score,
+                    classifier_prob=v.classifier_prob,
+                    hits=v.hits,
+                    explanation=v.explanation,
+                    detectors=v.detectors,
+                    category=v.category,
+                ),
+            )
+            result.scored += 1
+            result.created += int(created)
+            result.flagged += int(v.flag)
+        if on_progress:
+            on_progress(len(docs))
+    return result

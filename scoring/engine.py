@@ -1,0 +1,93 @@
+"""Detectors loaded once per process, and batch scoring of texts with them.
+
+Workers build one ``Scorer`` per process (after the fork: ONNX Runtime sessions are not fork-safe) and reuse it
+for every batch; the keyword matcher picks up new lexicon versions by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scoring.verdict import Thresholds, Verdict, combine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Scorer:
+    matcher: Any | None  # keywords.LiveMatcher or keywords.Matcher
+    classifier: Any | None  # classifier.inference.Classifier
+    thresholds: Thresholds = Thresholds()
+
+    def score(self, texts: Sequence[str]) -> list[Verdict]:
+        probs: list[float | None] = [None] * len(texts)
+        if self.classifier is not None and texts:
+            probs = [float(p) for p in self.classifier.predict_proba(list(texts))]
+        version = getattr(self.classifier, "version", None)
+        out = []
+        for text, prob in zip(texts, probs, strict=True):
+            kw = self.matcher.match(text) if self.matcher is not None else None
+            out.append(combine(kw, prob, self.thresholds, classifier_version=version))
+        return out
+
+    @property
+    def detectors(self) -> list[str]:
+        return [
+            name for name, d in (("keywords", self.matcher), ("classifier", self.classifier)) if d is not None
+        ]
+
+
+def document_text(title: str | None, text: str) -> str:
+    """What the detectors read: the title carries the pitch as often as the body does."""
+    return f"{title}\n{text}" if title and title not in text else text
+
+
+def load_classifier(model_dir: Path, backend: str = "onnx") -> Any | None:
+    """The trained classifier, or None (with a log line) while none has been trained."""
+    try:
+        from classifier.inference import Classifier
+    except ImportError as exc:  # pragma: no cover - classifier package missing in a trimmed install
+        log.warning("classifier unavailable: %s", exc)
+        return None
+    try:
+        return Classifier.load(model_dir, backend=backend)
+    except FileNotFoundError:
+        log.warning("no trained classifier under %s; scoring with keywords only", model_dir)
+        return None
+
+
+def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer:
+    from keywords import LexiconStore, LiveMatcher
+
+    matcher = LiveMatcher(LexiconStore(settings.lexicon_dir))
+    use = settings.use_classifier if use_classifier is None else use_classifier
+    clf = load_classifier(classifier_dir(settings), settings.classifier_backend) if use else None
+    return Scorer(
+        matcher=matcher,
+        classifier=clf,
+        thresholds=Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold),
+    )
+
+
+def classifier_dir(settings: Any) -> Path:
+    return Path(settings.model_dir) / "classifier" / "current"
+
+
+_process_scorer: Scorer | None = None
+
+
+def process_scorer(settings: Any) -> Scorer:
+    """The scorer of this process, built on first use."""
+    global _process_scorer
+    if _process_scorer is None:
+        _process_scorer = build_scorer(settings)
+    return _process_scorer
+
+
+def reset_process_scorer() -> None:
+    global _process_scorer
+    _process_scorer = None

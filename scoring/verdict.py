@@ -1,0 +1,114 @@
+"""Combine whichever detectors exist into one verdict (score 0–1, level, flag, explanation).
+
+Keyword evidence is explainable but blind to pitches without lexicon terms; the classifier separates pitches from
+compliant bank ads and news that repeat the same words. With both, the score is a weighted blend in which either
+detector alone can carry a clear case; with one, that detector's score is the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+KEYWORD_WEIGHT = 0.35
+CLASSIFIER_WEIGHT = 0.65
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    flag: float = 0.5
+    high: float = 0.8
+    medium: float = 0.5
+
+
+@dataclass
+class Verdict:
+    score: float
+    level: str
+    flag: bool
+    keyword_score: float | None
+    classifier_prob: float | None
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    explanation: str = ""
+    detectors: list[str] = field(default_factory=list)
+    detector_versions: str = ""
+    category: str | None = None
+
+    def to_record(self, record_id: object) -> dict[str, Any]:
+        """The ``adscreen score`` output record."""
+        return {
+            "id": record_id,
+            "score": round(self.score, 4),
+            "level": self.level,
+            "flag": self.flag,
+            "hits": self.hits,
+            "classifier_prob": None if self.classifier_prob is None else round(self.classifier_prob, 4),
+            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "explanation": self.explanation,
+            "detectors": self.detectors,
+        }
+
+
+def level_for(score: float, t: Thresholds) -> str:
+    if score >= t.high:
+        return "high"
+    if score >= t.medium:
+        return "medium"
+    return "low"
+
+
+def blend(keyword_score: float | None, classifier_prob: float | None) -> float:
+    if keyword_score is None and classifier_prob is None:
+        raise ValueError("no detector voted")
+    if classifier_prob is None:
+        return float(keyword_score)
+    if keyword_score is None:
+        return float(classifier_prob)
+    blended = KEYWORD_WEIGHT * keyword_score + CLASSIFIER_WEIGHT * classifier_prob
+    # A confident classifier is not held back by a silent lexicon, and vice versa only partly: keywords alone
+    # (no classifier agreement) cannot push a document above the blend.
+    return max(blended, classifier_prob if classifier_prob >= 0.9 else 0.0)
+
+
+def top_category(hits: list[dict[str, Any]]) -> str | None:
+    positive = [h for h in hits if not h.get("counter", False) and h.get("weight", 0) > 0]
+    if not positive:
+        return None
+    return max(positive, key=lambda h: h.get("weight", 0))["category"]
+
+
+def combine(
+    keyword: Any | None,
+    classifier_prob: float | None,
+    thresholds: Thresholds = Thresholds(),
+    *,
+    classifier_version: str | None = None,
+) -> Verdict:
+    """``keyword`` is a ``keywords.MatchResult`` (or None when the lexicon is off)."""
+    keyword_score = None if keyword is None else float(keyword.score)
+    hits = [] if keyword is None else [h.to_dict() for h in keyword.hits]
+    score = min(1.0, max(0.0, blend(keyword_score, classifier_prob)))
+    detectors: list[str] = []
+    versions: list[str] = []
+    parts: list[str] = []
+    if keyword is not None:
+        detectors.append("keywords")
+        versions.append(f"kw:{keyword.lexicon_version}")
+        if keyword.explanation:
+            parts.append(keyword.explanation)
+    if classifier_prob is not None:
+        detectors.append("classifier")
+        versions.append(f"clf:{classifier_version or 'unknown'}")
+        parts.append(f"分类器判定为集资宣传的概率 {classifier_prob:.2f}")
+    return Verdict(
+        score=score,
+        level=level_for(score, thresholds),
+        flag=score >= thresholds.flag,
+        keyword_score=keyword_score,
+        classifier_prob=classifier_prob,
+        hits=hits,
+        explanation="；".join(parts) or "未发现集资宣传特征",
+        detectors=detectors,
+        detector_versions="+".join(versions),
+        category=top_category(hits),
+    )

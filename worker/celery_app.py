@@ -1,0 +1,65 @@
+"""The Celery application. Importing it is cheap: detectors load in each worker process after the fork."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import celeryd_init, worker_process_init
+
+from adscreen.settings import get_settings
+
+QUEUE = os.environ.get("ADSCREEN_QUEUE", "adscreen")
+CRAWL_QUEUE = f"{QUEUE}.crawl"
+QUEUES = {"default": QUEUE, "crawl": CRAWL_QUEUE}
+ROUTES = {"adscreen.crawl_source": CRAWL_QUEUE}
+
+
+def queue_for(task_name: str) -> str:
+    """Crawls go to their own queue so that crawler processes and scoring workers scale separately."""
+    return ROUTES.get(task_name, QUEUE)
+
+
+def make_app() -> Celery:
+    s = get_settings()
+    app = Celery("adscreen", broker=s.broker_url or "memory://", backend=s.result_backend)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_routes={name: {"queue": q} for name, q in ROUTES.items()},
+        task_acks_late=True,  # a batch is acknowledged only once its verdicts are committed
+        task_reject_on_worker_lost=True,  # a killed worker process puts its batch back on the queue
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=s.result_backend is None,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": s.broker_visibility_timeout},
+        beat_schedule={
+            "schedule-crawls": {"task": "adscreen.schedule_crawls", "schedule": 60.0},
+            "sweep-unscored": {
+                "task": "adscreen.sweep_unscored",
+                "schedule": float(s.sweeper_interval_seconds),
+            },
+        },
+        include=["worker.tasks"],
+    )
+    return app
+
+
+app = make_app()
+
+
+@celeryd_init.connect
+def _before_fork(**_: object) -> None:
+    """jieba builds its prefix dictionary once here, in the parent, so forked children share it."""
+    import jieba
+
+    jieba.initialize()
+
+
+@worker_process_init.connect
+def _load_detectors(**_: object) -> None:
+    """Each worker process loads the detectors once, not once per batch."""
+    from scoring.engine import process_scorer
+
+    process_scorer(get_settings())
