@@ -206,7 +206,9 @@ class TermProposal(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id"))
     proposed_by: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|approved|rejected
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending", index=True
+    )  # pending|approved|rejected
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lexicon_version: Mapped[str | None] = mapped_column(String(80))

@@ -58,8 +58,9 @@ def save_verdict(session: Session, document_id: int, v: VerdictIn) -> tuple[Verd
         insert(Verdict)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["document_id", "detector_versions"])
+        .returning(Verdict.id)
     )
-    created = session.execute(stmt).rowcount == 1
+    created = session.execute(stmt).scalar() is not None
     verdict = session.scalar(
         select(Verdict).where(
             Verdict.document_id == document_id, Verdict.detector_versions == v.detector_versions
