@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: int = 300
     sweeper_min_age_seconds: int = 120
     broker_visibility_timeout: int = 3600
+    # Failure-injection knob for tests (a slow batch can be killed mid-way); keep 0 in production.
+    score_delay_ms: int = 0
     classifier_backend: str = "onnx"
     use_classifier: bool = True
     secret_key: str = "change-me-in-production"

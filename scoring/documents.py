@@ -5,6 +5,7 @@ Shared by the Celery tasks and the embedded demo, so that both modes take exactl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,9 @@ def score_document_ids(
     ids: Sequence[int],
     scorer: Scorer,
     on_progress: Callable[[int], None] | None = None,
+    delay_ms: int = 0,
 ) -> BatchResult:
+    """Score and store in ONE transaction: a batch killed mid-way leaves nothing behind and is redone whole."""
     result = BatchResult()
     with session_scope(database_url) as session:
         docs = list(session.scalars(select(Document).where(Document.id.in_(list(ids))).order_by(Document.id)))
@@ -52,6 +55,8 @@ def score_document_ids(
                     category=v.category,
                 ),
             )
+            if delay_ms:
+                time.sleep(delay_ms / 1000)
             result.scored += 1
             result.created += int(created)
             result.flagged += int(v.flag)

@@ -33,7 +33,7 @@ def chunks(ids: list[int], size: int) -> list[list[int]]:
 )
 def score_batch(document_ids: list[int]) -> dict[str, int]:
     s = get_settings()
-    result = score_document_ids(s.database_url, document_ids, process_scorer(s))
+    result = score_document_ids(s.database_url, document_ids, process_scorer(s), delay_ms=s.score_delay_ms)
     return result.__dict__
 
 
