@@ -79,14 +79,24 @@ def sources_crawl(name: str) -> None:
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
+    queues: Annotated[
+        str, typer.Option(help="comma-separated: default (scoring, rescoring), crawl")
+    ] = "default,crawl",
     loglevel: str = "INFO",
 ) -> None:
     """Run a Celery worker (needs ADSCREEN_BROKER_URL)."""
     _require_broker()
-    from worker.celery_app import QUEUE
+    from worker.celery_app import QUEUES
     from worker.celery_app import app as celery_app
 
-    celery_app.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+    try:
+        names = [QUEUES[q.strip()] for q in queues.split(",") if q.strip()]
+    except KeyError as exc:
+        console.print(f"[red]unknown queue {exc}; expected some of {sorted(QUEUES)}[/red]")
+        raise typer.Exit(2) from exc
+    celery_app.worker_main(
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", ",".join(names)]
+    )
 
 
 @app.command()
