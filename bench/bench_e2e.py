@@ -60,9 +60,10 @@ def main() -> None:
     os.environ.setdefault("ADSCREEN_LEXICON_DIR", str(tmp / "lexicon"))
 
     # in-process baseline: `adscreen score` on the same texts
+    from rich.console import Console
+
     from adscreen.batch_score import score_file
     from adscreen.settings import get_settings
-    from rich.console import Console
 
     inp, out = tmp / "in.jsonl", tmp / "out.jsonl"
     inp.write_text(
