@@ -1,0 +1,224 @@
+"""Item pipelines, one job each, ordered in ``crawler.settings.ITEM_PIPELINES`` (replaceable by setting).
+
+validation → encoding → extraction → de-duplication → storage → scoring enqueue. A refused page raises
+:class:`~crawler.rejections.Rejected`, which the rejection recorder turns into a stored rejection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from parsel import Selector
+from scrapy.crawler import Crawler
+from sqlalchemy.exc import IntegrityError
+
+from crawler.encoding import DecodeError, decode_body
+from crawler.extract import dotted, main_text, parse_datetime, select_text, text_from_markup
+from crawler.items import Page
+from crawler.rejections import Duplicate, Rejected
+from crawler.urls import canonical_url
+from crawler.validation import binary_reason, size_reason
+from store.db import session_scope
+from store.documents import DocumentIn, save_document
+
+log = logging.getLogger(__name__)
+FIELD_NAMES = ("title", "publisher", "contact", "posted_at", "region", "price", "category")
+
+
+class _Stage:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        return getattr(self.crawler.spider, "profile", {}) or {}
+
+
+class ValidationPipeline(_Stage):
+    """Size limit (``max_body_bytes``) and binary bodies, before anything parses them."""
+
+    def process_item(self, item: Page) -> Page:
+        reason = size_reason(item.body, self.settings.getint("ADSCREEN_MAX_BODY_BYTES"))
+        if reason:
+            raise Rejected("too_large", reason)
+        if item.role == "html":
+            reason = binary_reason(item.body, item.headers.get("content-type"))
+            if reason:
+                raise Rejected("binary", reason)
+        return item
+
+
+class EncodingPipeline(_Stage):
+    """Decode HTML bodies: profile override, BOM, declared charset if it fits, else detection."""
+
+    def process_item(self, item: Page) -> Page:
+        if item.role != "html":
+            return item
+        try:
+            item.html, item.encoding = decode_body(
+                item.body, item.declared_encoding, self.profile.get("encoding")
+            )
+        except DecodeError as exc:
+            raise Rejected("decode_error", str(exc)) from exc
+        if item.declared_encoding and item.encoding:
+            self.stats.inc_value(f"adscreen/encoding/{item.encoding}")
+        return item
+
+
+class ExtractionPipeline(_Stage):
+    """Fields by the profile's selectors (or JSON paths) and the cleaned main text; empty text is refused."""
+
+    def process_item(self, item: Page) -> Page:
+        if item.role == "html":
+            self._from_html(item)
+        else:
+            self._from_record(item)
+        limit = self.settings.getint("ADSCREEN_MAX_TEXT_CHARS")
+        if limit and len(item.text) > limit:
+            item.text = item.text[:limit]
+            self.stats.inc_value("adscreen/text_truncated")
+        if not item.text.strip():
+            raise Rejected("empty_text", "no text after extraction")
+        item.html = None  # the decoded copy is no longer needed; the raw body stays as evidence
+        return item
+
+    def _from_html(self, item: Page) -> None:
+        sel = Selector(text=item.html or "", base_url=item.url)
+        spec = self.profile.get("fields") or {}
+        item.text, fallback = main_text(sel, spec.get("body"))
+        if fallback:
+            self.stats.inc_value("adscreen/body_fallback")
+        values = {name: select_text(sel, spec.get(name)) for name in FIELD_NAMES}
+        if not values["title"]:
+            values["title"] = select_text(sel, "title::text")
+        self._assign(item, values)
+
+    def _from_record(self, item: Page) -> None:
+        spec = (self.profile.get("api") or {}).get("fields") or {}
+        record = item.record or {}
+        item.text = text_from_markup(dotted(record, spec.get("body")))
+        raw_posted = dotted(record, spec.get("posted_at"))
+        values: dict[str, Any] = {
+            name: text_from_markup(dotted(record, spec.get(name))) or None for name in FIELD_NAMES
+        }
+        values["posted_at"] = raw_posted
+        self._assign(item, values)
+
+    @staticmethod
+    def _assign(item: Page, values: dict[str, Any]) -> None:
+        item.title = values.pop("title")
+        item.posted_at = parse_datetime(values.pop("posted_at"))
+        item.fields = {k: (str(v)[:2000] if v is not None else None) for k, v in values.items()}
+
+
+class DedupPipeline(_Stage):
+    """Within one crawl, the same canonical URL or the same title+text is stored once (counted as duplicate)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.urls: set[str] = set()
+        self.contents: set[bytes] = set()
+
+    def process_item(self, item: Page) -> Page:
+        item.canonical_url = canonical_url(item.url)
+        if item.canonical_url in self.urls:
+            raise Duplicate(f"canonical URL seen: {item.canonical_url}")
+        key = hashlib.sha256(
+            "\x00".join([item.title or "", item.text, *(v or "" for v in item.fields.values())]).encode()
+        ).digest()
+        if key in self.contents:
+            raise Duplicate(f"content seen: {item.url}")
+        self.urls.add(item.canonical_url)
+        self.contents.add(key)
+        return item
+
+
+class StoragePipeline(_Stage):
+    """Save through ``store.documents.save_document`` in a worker thread, with the raw body as evidence."""
+
+    async def process_item(self, item: Page) -> Page:
+        doc_in = DocumentIn(
+            url=item.url,
+            canonical_url=item.canonical_url or canonical_url(item.url),
+            text=item.text,
+            raw=item.body,
+            title=item.title,
+            publisher=item.fields.get("publisher"),
+            contact=item.fields.get("contact"),
+            region=item.fields.get("region"),
+            platform=self.profile.get("platform"),
+            category=item.fields.get("category"),
+            price=item.fields.get("price"),
+            posted_at=item.posted_at,
+            http_status=item.status,
+            http_headers=item.headers,
+            encoding=item.encoding,
+            source_id=getattr(self.crawler.spider, "source_id", None),
+        )
+        item.doc_id, item.save_status = await asyncio.to_thread(self._save, doc_in)
+        key = {"new": "documents_new", "updated": "documents_updated"}.get(item.save_status, "unchanged")
+        self.stats.inc_value(f"adscreen/{key}")
+        return item
+
+    def _save(self, doc_in: DocumentIn) -> tuple[int, str]:
+        url = self.settings.get("ADSCREEN_DATABASE_URL")
+        for attempt in range(2):
+            try:
+                with session_scope(url) as session:
+                    doc, status = save_document(session, doc_in)
+                    return doc.id, status
+            except IntegrityError:  # another crawler process stored the same URL first: save again as update
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class ScoringEnqueuePipeline(_Stage):
+    """Send new and updated document ids to ``adscreen.score_batch`` in batches (no-op without a broker)."""
+
+    task_name = "adscreen.score_batch"
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.batch_size = crawler.settings.getint("ADSCREEN_SCORE_BATCH_SIZE", 32)
+        self.pending: list[int] = []
+
+    def process_item(self, item: Page) -> Page:
+        if item.save_status in ("new", "updated") and item.doc_id is not None:
+            self.pending.append(item.doc_id)
+            if len(self.pending) >= self.batch_size:
+                self.flush()
+        return item
+
+    def close_spider(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        ids, self.pending = self.pending, []
+        try:
+            from worker.dispatch import send
+        except ImportError:
+            log.warning("worker.dispatch not available; %d documents left for the sweeper", len(ids))
+            self.stats.inc_value("adscreen/score_not_enqueued", len(ids))
+            return
+        try:
+            sent = send(self.task_name, ids)
+        except Exception:  # the sweeper re-enqueues unscored documents later
+            log.exception("could not enqueue scoring of %d documents", len(ids))
+            self.stats.inc_value("adscreen/score_not_enqueued", len(ids))
+            return
+        # embedded mode answers None: scoring runs after the crawl, in the demo's own pass
+        self.stats.inc_value(
+            "adscreen/score_enqueued" if sent is not None else "adscreen/score_deferred", len(ids)
+        )

@@ -1,0 +1,118 @@
+"""Nothing is dropped silently: every refused page or failed request becomes a ``rejections`` row with a reason.
+
+Pipelines raise :class:`Rejected`; errbacks and middlewares call :meth:`RejectionRecorder.record` directly.
+Duplicates are not rejections; they are counted in the stats.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from store.db import session_scope
+from store.documents import record_rejection
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(DropItem):
+    """A page refused by a pipeline, with a reason code (``too_large``, ``binary``, ``empty_text``, …)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class Duplicate(DropItem):
+    """Already seen in this crawl (same canonical URL or the same content)."""
+
+
+class SSRFBlocked(IgnoreRequest):
+    """The target resolves to a loopback, private, link-local or otherwise non-public address."""
+
+
+class RejectionRecorder:
+    """Extension (``crawler.adscreen_rejections``) that writes rejections to the store and counts them."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.database_url: str | None = crawler.settings.get("ADSCREEN_DATABASE_URL")
+        crawler.adscreen_rejections = self  # type: ignore[attr-defined]
+        crawler.signals.connect(self.item_dropped, signals.item_dropped)
+        crawler.signals.connect(self.item_error, signals.item_error)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RejectionRecorder:
+        return cls(crawler)
+
+    def record(
+        self,
+        url: str,
+        reason: str,
+        detail: str = "",
+        *,
+        http_status: int | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        stats = self.crawler.stats
+        stats.inc_value(f"adscreen/rejections/{reason}")
+        spider = self.crawler.spider
+        source_id = getattr(spider, "source_id", None)
+        log.info("rejected %s: %s %s", url, reason, detail[:200])
+        try:
+            with session_scope(self.database_url) as session:
+                record_rejection(
+                    session, url, reason, detail, source_id=source_id, http_status=http_status, raw=raw
+                )
+        except Exception:  # the store being down must not kill the crawl; the count shows the loss
+            log.exception("could not record rejection of %s", url)
+            stats.inc_value("adscreen/rejections_unrecorded")
+
+    def item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Any = None) -> None:
+        if isinstance(exception, Duplicate):
+            self.crawler.stats.inc_value("adscreen/duplicates")
+            return
+        reason = exception.reason if isinstance(exception, Rejected) else "dropped"
+        detail = exception.detail if isinstance(exception, Rejected) else str(exception)
+        self.record(item.url, reason, detail, http_status=item.status, raw=item.body)
+
+    def item_error(self, item: Any, response: Any, failure: Failure, spider: Any = None) -> None:
+        self.record(
+            item.url,
+            "pipeline_error",
+            f"{failure.type.__name__}: {failure.value}",
+            http_status=item.status,
+            raw=item.body,
+        )
+
+
+def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | None]:
+    """Reason code, detail, HTTP status and body for a failed request (errback input)."""
+    exc = failure.value
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, HttpError):
+        response = exc.response
+        return "http_error", f"HTTP {response.status}", response.status, response.body
+    if isinstance(exc, SSRFBlocked):
+        return "ssrf_blocked", str(exc), None, None
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in str(exc):
+            return "robots", str(exc), None, None
+        return "ignored", detail, None, None
+    if type(exc).__name__ == "DownloadCancelledError" or isinstance(exc, CancelledError):
+        # the only cancellation the downloader makes on its own is DOWNLOAD_MAXSIZE
+        return "too_large", detail or "download cancelled: larger than the size limit", None, None
+    if isinstance(exc, DNSLookupError):
+        return "dns_error", detail, None, None
+    if isinstance(exc, TimeoutError | TCPTimedOutError):
+        return "timeout", detail, None, None
+    return "network_error", detail, None, None

@@ -1,0 +1,101 @@
+"""What both spiders share: the profile, rejection recording, page counting and the pagination bound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.encoding import DecodeError, decode_body, header_charset
+from crawler.items import Page, headers_dict
+from crawler.rejections import classify_failure
+from crawler.validation import binary_reason, size_reason
+
+
+class ProfileSpider(scrapy.Spider):
+    name = "adscreen"
+
+    def __init__(
+        self, profile: dict[str, Any], source_id: int | None = None, crawl_id: str = "", **kwargs: Any
+    ) -> None:
+        # the per-source name keys the shared Redis frontier in distributed mode
+        super().__init__(name=f"adscreen-{profile['name']}", **kwargs)
+        self.profile = profile
+        self.source_id = source_id
+        self.crawl_id = crawl_id
+        self.allow_private = bool(profile.get("allow_private", False))
+        self.max_pages = int(profile.get("max_pages", 200))
+        self.listing_scheduled = 0
+
+    # --- recording -------------------------------------------------------------------------------------
+    def reject(
+        self,
+        url: str,
+        reason: str,
+        detail: str = "",
+        *,
+        http_status: int | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        self.crawler.adscreen_rejections.record(url, reason, detail, http_status=http_status, raw=raw)
+
+    def on_error(self, failure: Failure) -> None:
+        """Errback of every request: network errors, HTTP errors, robots, SSRF and size refusals."""
+        reason, detail, status, raw = classify_failure(failure)
+        self.reject(failure.request.url, reason, detail, http_status=status, raw=raw)
+
+    def count_page(self) -> None:
+        self.crawler.stats.inc_value("adscreen/pages")
+
+    # --- pagination bound --------------------------------------------------------------------------------
+    def may_schedule_listing(self, url: str) -> bool:
+        """At most ``max_pages`` listing/API pages per crawl; the first one over is recorded, the rest ignored."""
+        if self.listing_scheduled >= self.max_pages:
+            if not getattr(self, "_max_pages_recorded", False):
+                self._max_pages_recorded = True
+                self.reject(url, "max_pages", f"pagination stopped after {self.max_pages} pages")
+            return False
+        self.listing_scheduled += 1
+        return True
+
+    # --- pages the spider itself must read ---------------------------------------------------------------
+    def readable(self, response: Response) -> TextResponse | None:
+        """The response re-decoded with our charset detection, or ``None`` after recording why it is unusable."""
+        body = response.body
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        reason = size_reason(body, self.settings.getint("ADSCREEN_MAX_BODY_BYTES"))
+        if reason:
+            self.reject(response.url, "too_large", reason, http_status=response.status, raw=body)
+            return None
+        reason = binary_reason(body, content_type)
+        if reason:
+            self.reject(response.url, "binary", reason, http_status=response.status, raw=body)
+            return None
+        try:
+            text, codec = decode_body(body, header_charset(content_type), self.profile.get("encoding"))
+        except DecodeError as exc:
+            self.reject(response.url, "decode_error", str(exc), http_status=response.status, raw=body)
+            return None
+        cls = response.__class__ if isinstance(response, TextResponse) else scrapy.http.HtmlResponse
+        return cls(
+            url=response.url,
+            status=response.status,
+            headers=response.headers,
+            body=text.encode("utf-8"),
+            encoding="utf-8",
+            request=response.request,
+        )
+
+    def page_item(self, response: Response, role: str = "html", **extra: Any) -> Page:
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        return Page(
+            url=response.url,
+            role=role,
+            body=response.body,
+            status=response.status,
+            headers=headers_dict(response),
+            declared_encoding=header_charset(content_type),
+            **extra,
+        )
