@@ -1,0 +1,1 @@
+"""The inspectors' review app: queue, case view, decisions, referral export, lexicon feeding, dashboard."""

@@ -1,0 +1,128 @@
+"""The FastAPI application: pages, ``/api/v1``, sessions, security headers and error handling."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from review import api, pages
+from review.cases import LEVEL_LABELS, STATUS_LABELS
+from review.deps import CsrfError, Forbidden, NotAuthenticated
+from review.highlight import css_class, safe_href
+from review.lexicon import LexiconError, default_rescore
+from review.security import APP_CSP, COMMON_HEADERS
+from review.users import ROLE_LABELS
+from store.db import sessionmaker_for
+from store.queue import QueueError
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "adscreen_session"
+SESSION_MAX_AGE = 8 * 3600
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.autoescape = True
+    env.filters["t"] = _fmt_time
+    env.filters["safe_href"] = safe_href
+    env.filters["css_class"] = css_class
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, LEVEL_LABELS=LEVEL_LABELS, ROLE_LABELS=ROLE_LABELS)
+    return templates
+
+
+def create_app(database_url: str | None = None, lexicon_dir: str | Path | None = None) -> FastAPI:
+    """The review app on ``database_url`` (default: settings); ``app.state.rescore`` can be swapped in tests."""
+    from adscreen.settings import get_settings
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+    app = FastAPI(
+        title="adscreen 审核台 API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served behind login at /api/v1/openapi.json
+    )
+    app.state.sessionmaker = sessionmaker_for(url)
+    app.state.templates = make_templates()
+    app.state.ttl = settings.claim_ttl_seconds
+    app.state.lexicon_dir = Path(
+        lexicon_dir
+        or os.environ.get("ADSCREEN_LEXICON_DIR")
+        or getattr(settings, "lexicon_dir", "var/lexicon")
+    )
+    app.state.rescore = default_rescore
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette hook
+        response: Response = await call_next(request)
+        for name, value in COMMON_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", APP_CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="strict",
+        https_only=os.environ.get("ADSCREEN_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+    )
+
+    @app.exception_handler(NotAuthenticated)
+    async def _unauthenticated(request: Request, _exc: NotAuthenticated) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "未登录"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _exc: Forbidden) -> Response:
+        return _error(request, 403, "无权限：您的角色不能执行此操作")
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, _exc: CsrfError) -> Response:
+        return _error(request, 403, "CSRF 校验失败，请刷新页面后重试")
+
+    @app.exception_handler(QueueError)
+    async def _queue(request: Request, exc: QueueError) -> Response:
+        return _error(request, 409, f"队列操作失败：{exc}")
+
+    @app.exception_handler(LexiconError)
+    async def _lexicon(request: Request, exc: LexiconError) -> Response:
+        return _error(request, 400, f"词库操作失败：{exc}")
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "error.html",
+        {"message": message, "status": status, "user": getattr(request.state, "user", None), "csrf": ""},
+        status_code=status,
+    )
