@@ -21,7 +21,12 @@ _SUPERSETS = {
     "cp950": "big5hkscs",
     "ascii": "utf-8",
 }
-_WEAK = {"latin_1", "iso8859_1", "cp1252", "ascii"}
+_WEAK = {
+    "iso8859-1",
+    "iso8859-15",
+    "cp1252",
+    "ascii",
+}  # servers default to these; never trusted for non-ASCII
 _CANDIDATES = ["utf_8", "gb18030", "big5hkscs"]
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.I)
 _BOMS = [

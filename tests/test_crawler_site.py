@@ -1,0 +1,159 @@
+"""Crawls of a local hostile site into the real PostgreSQL: every page ends as a document or a recorded rejection."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.run import crawl_source
+from crawler.settings import redis_settings
+from crawler.testsite import Site, api_profile, html_profile
+from crawler.urls import canonical_url
+from store.db import session_scope
+from store.documents import snapshot
+from store.models import Document, Rejection
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Site, str]]:
+    s = Site(pages=3, per_page=5)
+    base = s.start()
+    try:
+        yield s, base
+    finally:
+        s.stop()
+
+
+def _documents(url: str) -> dict[str, Document]:
+    with session_scope(url) as session:
+        return {d.canonical_url: d for d in session.scalars(select(Document))}
+
+
+def _rejections(url: str) -> list[tuple[str, str, str]]:
+    with session_scope(url) as session:
+        return [
+            (r.url, r.reason, r.detail) for r in session.scalars(select(Rejection).order_by(Rejection.id))
+        ]
+
+
+def test_hostile_site_every_page_accounted_and_recrawl_adds_nothing(
+    pg_url: str, site: tuple[Site, str]
+) -> None:
+    s, base = site
+    stats = crawl_source("hostile", pg_url, profile=html_profile(base, name="hostile"))
+    docs = _documents(pg_url)
+    rejections = _rejections(pg_url)
+    rejected = {u: reason for u, reason, _ in rejections}
+
+    # every linked detail page is a document, a rejection, or the counted duplicate of one
+    duplicate = f"{base}/ad/1?utm_source=wechat"
+    for path in s.detail_urls():
+        url = base + path
+        assert canonical_url(url) in docs or url in rejected or url == duplicate, url
+    assert stats["duplicates"] == 1
+    assert stats["documents_new"] == len(docs) == 15 + 3  # regular ads + mislabelled, script, zero-width
+    expected = {
+        "/ad/huge": "too_large",
+        "/ad/binary": "binary",
+        "/ad/png": "binary",
+        "/ad/empty": "empty_text",
+        "/ad/missing": "http_error",
+        "/private/ad": "robots",
+    }
+    for path, reason in expected.items():
+        assert rejected[base + path] == reason
+    assert stats["rejections"] == {
+        "binary": 2, "empty_text": 1, "http_error": 1, "max_pages": 1, "robots": 1, "too_large": 1,
+    }  # fmt: skip
+    assert stats["finish_reason"] == "finished"
+
+    # endless pagination stops at max_pages (3 listing pages + 7 loop pages) and is recorded
+    assert sum(n for p, n in s.hits.items() if p.startswith(("/list/", "/loop/"))) == 10
+    assert [u for u, reason, _ in rejections if reason == "max_pages"] == [f"{base}/loop/8"]
+    assert s.hits["/private/ad"] == 0  # robots.txt obeyed
+
+    mislabelled = docs[canonical_url(base + "/ad/mislabelled")]
+    assert "GBK编码却标成UTF-8的页面：保本高息" in mislabelled.text
+    assert mislabelled.http_headers["content-type"] == "text/html; charset=utf-8"
+    assert snapshot(mislabelled).decode("gbk").count("保本高息") == 1  # raw bytes kept as evidence
+    script = docs[canonical_url(base + "/ad/script")]
+    assert "SCRIPT_SHOULD_NOT_APPEAR" not in script.text and "<" not in script.text
+    assert "招商加盟，稳赚不赔。" in script.text
+    zero_width = docs[canonical_url(base + "/ad/zw")].text
+    assert "保本保息，年化二十。" in zero_width
+    assert not any(ch in zero_width for ch in "\u200b\u200c\u200d\ufeff\u2060")
+
+    ad = docs[canonical_url(base + "/ad/7")]
+    assert (ad.publisher, ad.contact, ad.region, ad.category, ad.platform) == (
+        "张经理7", "联系电话：13800000007", "浙江省杭州市", "投资理财", "本地分类信息网",
+    )  # fmt: skip
+    assert ad.posted_at is not None and ad.posted_at.day == 8
+    assert "版权所有" not in ad.text and ad.http_status == 200 and ad.source_id is not None
+
+    # re-crawl: 304s for pages with validators, content hash for the rest; nothing new or updated
+    with session_scope(pg_url) as session:
+        before = session.scalar(select(func.max(Document.updated_at)))
+    again = crawl_source("hostile", pg_url, profile=html_profile(base, name="hostile"))
+    assert again["documents_new"] == again["documents_updated"] == 0
+    assert again["not_modified"] == 16  # 15 ads + the tracking-parameter copy of /ad/1
+    assert again["unchanged"] == 19
+    with session_scope(pg_url) as session:
+        assert session.scalar(select(func.count(Document.id))) == 18
+        assert session.scalar(select(func.max(Document.updated_at))) == before
+
+
+def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) -> None:
+    s, base = site
+    stats = crawl_source("api", pg_url, profile=api_profile(base, name="api"))
+    docs = _documents(pg_url)
+    assert stats["documents_new"] == len(docs) == 8
+    assert stats["pages"] == 3 and s.hits["/api/listings?page=4"] == 0  # has_more false on page 3
+    assert stats["rejections"] == {"bad_record": 1, "empty_text": 1}
+    item = docs[canonical_url(base + "/item/3")]
+    assert item.title == "平台商品3" and item.publisher == "商家3" and item.contact == "13900000003"
+    assert item.price == "300" and item.region == "杭州" and item.platform == "某生活服务平台"
+    assert "evil" not in item.text and "<" not in item.text and item.posted_at is not None
+    assert b'"id": 3' in snapshot(item)
+
+
+def test_ssrf_guard_refuses_loopback_without_allow_private(pg_url: str, site: tuple[Site, str]) -> None:
+    s, base = site
+    stats = crawl_source("guarded", pg_url, profile=html_profile(base, name="guarded", allow_private=False))
+    assert stats["rejections"] == {"ssrf_blocked": 1}
+    assert stats["documents_new"] == 0 and not _documents(pg_url)
+    assert sum(s.hits.values()) == 0  # not even robots.txt was fetched
+    assert _rejections(pg_url)[0][:2] == (f"{base}/list/1", "ssrf_blocked")
+
+
+def test_distributed_processes_share_one_frontier(
+    pg_url: str, site: tuple[Site, str], redis_url: str, namespace: str
+) -> None:
+    s, base = site
+    profile = html_profile(base, name="shared")
+    overrides = redis_settings(redis_url, "run1", prefix=namespace)
+    results: list[dict[str, Any]] = []
+
+    def run() -> None:
+        results.append(crawl_source("shared", pg_url, profile=profile, settings_overrides=overrides))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 2
+    fetched = {p: n for p, n in s.hits.items() if p.startswith("/ad/") and p != "/ad/huge"}
+    assert fetched and max(fetched.values()) == 1, fetched  # no page fetched by both processes
+    assert sum(r["documents_new"] for r in results) == len(_documents(pg_url)) == 18
+
+    # a third process of the same crawl finds everything already seen
+    hits_before = sum(s.hits.values())
+    late = crawl_source("shared", pg_url, profile=profile, settings_overrides=overrides)
+    assert late["pages"] == 0 and late["documents_new"] == 0
+    assert sum(s.hits.values()) - hits_before <= 1  # at most its own robots.txt
