@@ -1,0 +1,20 @@
+"""Where models live: one root directory holding the converted base and the trained runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_NAME = "base-e5-small"
+RUNS_DIR = "runs"
+CURRENT_FILE = "CURRENT"
+
+
+def default_model_dir() -> Path:
+    """``$ADSCREEN_MODEL_DIR`` or ``var/models`` (relative to the working directory)."""
+    return Path(os.environ.get("ADSCREEN_MODEL_DIR", "var/models"))
+
+
+def default_seed_path() -> Path:
+    """The labelled seed set shipped with the package."""
+    return Path(__file__).resolve().parent / "data" / "seed.jsonl"

@@ -1,0 +1,103 @@
+"""The classifier network: a (truncated) pretrained encoder, mean pooling, a linear head.
+
+Why mean pooling: e5 was trained with mean-pooled sentence embeddings and ships no pooler, so the [CLS] state
+is a weak feature; mean pooling also works for any other HF encoder given with ``--base-model``.
+Why truncation: keeping the first k of 12 layers is the cheapest "student" and the main lever for CPU speed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ENCODER_DIR = "encoder"
+HEAD_FILE = "head.safetensors"
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+class MeanPoolClassifier(nn.Module):
+    """Encoder -> masked mean -> dropout -> Linear(hidden, 2). Returns logits."""
+
+    def __init__(self, encoder: nn.Module, hidden: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        return self.head(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
+
+
+def _layer_list(encoder: nn.Module) -> nn.ModuleList:
+    enc = getattr(encoder, "encoder", None)
+    layers = getattr(enc, "layer", None) if enc is not None else None
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(f"cannot truncate {type(encoder).__name__}: no encoder.layer ModuleList")
+    return layers
+
+
+def prepare_encoder_dir(base_dir: Path, out: Path, layers: int | None, trim: bool) -> Path:
+    """Copy ``base_dir`` into ``out`` keeping the first ``layers`` layers and (optionally) a trimmed vocab."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from classifier.vocab import trim_vocab
+
+    if out.exists():
+        shutil.rmtree(out)
+    model = AutoModel.from_pretrained(base_dir, add_pooling_layer=False)
+    if layers and layers < model.config.num_hidden_layers:
+        model.encoder.layer = nn.ModuleList(list(_layer_list(model))[:layers])
+        model.config.num_hidden_layers = layers
+    model.save_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    tok.save_pretrained(out)
+    if (Path(base_dir) / "tokenizer.json").exists():  # keep the exact original file (and our config) for e5
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            if (Path(base_dir) / name).exists():
+                shutil.copyfile(Path(base_dir) / name, out / name)
+    if trim:
+        tok_json = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
+        if tok_json.get("model", {}).get("type") == "Unigram":
+            trim_vocab(out)
+    return out
+
+
+def build(encoder_dir: Path, dropout: float = 0.1) -> MeanPoolClassifier:
+    """A classifier around the encoder saved at ``encoder_dir`` (new, randomly initialised head)."""
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False)
+    return MeanPoolClassifier(encoder, encoder.config.hidden_size, dropout)
+
+
+def save(model: MeanPoolClassifier, run_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    model.encoder.save_pretrained(run_dir / ENCODER_DIR)
+    save_file({k: v.contiguous() for k, v in model.head.state_dict().items()}, str(run_dir / HEAD_FILE))
+
+
+def load(run_dir: Path) -> MeanPoolClassifier:
+    from safetensors.torch import load_file
+
+    model = build(run_dir / ENCODER_DIR)
+    model.head.load_state_dict(load_file(str(run_dir / HEAD_FILE)))
+    return model.eval()
+
+
+def freeze_embeddings(model: MeanPoolClassifier) -> None:
+    """Frozen word/position embeddings: most parameters, little to gain from 3k examples."""
+    emb = model.encoder.get_input_embeddings()
+    emb.weight.requires_grad_(False)
+    pos = getattr(getattr(model.encoder, "embeddings", None), "position_embeddings", None)
+    if pos is not None:
+        pos.weight.requires_grad_(False)

@@ -1,0 +1,260 @@
+"""Fine-tuning: truncated encoder + mean-pool head, frozen embeddings, length-bucketed batches, class weights.
+
+Then temperature scaling and the threshold on dev, a report on test, int8 ONNX export, and a run directory
+with everything needed to reproduce and audit the model (metrics, data hash, versions, config).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from classifier import student
+from classifier.calibrate import choose_threshold, fit_temperature, sigmoid
+from classifier.dataset import by_split, data_hash, label_to_int
+from classifier.inference import META_FILE
+from classifier.metrics import prf, report, write_report
+from classifier.onnx_export import ONNX_INT8, export_int8
+from classifier.runner import Chunker, doc_margins
+
+
+@dataclass
+class TrainConfig:
+    layers: int | None = 4  # keep the first k encoder layers (None = all)
+    max_length: int = 128
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 8e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    dropout: float = 0.1
+    seed: int = 42
+    trim_vocab: bool = True
+    threads: int = 2
+    max_steps: int | None = None  # cap for smoke tests
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def bucketed_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of similar length (sorted with random tie-breaks), in shuffled order: little padding."""
+    jitter = rng.random(len(lengths))
+    order = np.lexsort((jitter, np.asarray(lengths)))
+    batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def class_weights(labels: np.ndarray) -> torch.Tensor:
+    """Inverse class frequency, normalised so a balanced set gets weights 1, 1."""
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    counts[counts == 0] = 1
+    return torch.tensor(len(labels) / (2 * counts), dtype=torch.float32)
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def _torch_runner(model: student.MeanPoolClassifier):
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    return run
+
+
+def versions() -> dict:
+    import onnxruntime
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def _dev_fallback(splits: dict[str, list[dict]]) -> None:
+    """No dev rows: hold out every 7th train row, so calibration never sees test."""
+    if not splits["dev"]:
+        train = splits["train"]
+        splits["dev"] = train[::7]
+        splits["train"] = [r for i, r in enumerate(train) if i % 7]
+
+
+def train(
+    rows: list[dict],
+    base_dir: Path,
+    runs_root: Path,
+    config: TrainConfig | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train on ``rows`` (with ``split``), write ``runs_root/<version>/`` and return it."""
+    cfg = config or TrainConfig()
+    t_start = time.time()
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    splits = by_split(rows)
+    _dev_fallback(splits)
+    y_train = np.array([label_to_int(r["label"]) for r in splits["train"]], dtype=np.int64)
+    if len(set(y_train.tolist())) < 2:
+        raise ValueError("training data needs both fundraising and negative rows")
+    runs_root = Path(runs_root)
+    runs_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=runs_root))
+    try:
+        student.prepare_encoder_dir(Path(base_dir), tmp / student.ENCODER_DIR, cfg.layers, cfg.trim_vocab)
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(tmp / student.ENCODER_DIR)
+        chunker = Chunker(tok, cfg.max_length)
+        seed_everything(cfg.seed)
+        model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
+        student.freeze_embeddings(model)
+
+        windows = chunker.truncated([r["text"] for r in splits["train"]])
+        lengths = [len(w) for w in windows]
+        head_params = list(model.head.parameters())
+        body_params = [
+            p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")
+        ]
+        optim = torch.optim.AdamW(
+            [{"params": body_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
+            weight_decay=cfg.weight_decay,
+        )
+        steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
+        total = steps_per_epoch * cfg.epochs
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
+        warm = max(1, int(total * cfg.warmup))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+        )
+        loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(y_train))
+        rng = np.random.default_rng(cfg.seed)
+        step = 0
+        losses: list[float] = []
+        t_train = time.time()
+        with _progress(progress) as bar:
+            task = bar.add_task("training", total=total, info="")
+            model.train()
+            for epoch in range(cfg.epochs):
+                for batch in bucketed_batches(lengths, cfg.batch_size, rng):
+                    if step >= total:
+                        break
+                    from classifier.runner import pad
+
+                    ids, mask = pad([windows[i] for i in batch], chunker.pad_id)
+                    logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
+                    loss = loss_fn(logits, torch.from_numpy(y_train[batch]))
+                    optim.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    optim.step()
+                    sched.step()
+                    step += 1
+                    losses.append(float(loss.detach()))
+                    bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {np.mean(losses[-20:]):.3f}")
+        train_seconds = time.time() - t_train
+        model.eval()
+        run = _torch_runner(model)
+
+        def margins_of(split: str) -> tuple[np.ndarray, np.ndarray]:
+            texts = [r["text"] for r in splits[split]]
+            labels = np.array([label_to_int(r["label"]) for r in splits[split]], dtype=np.int64)
+            return doc_margins(chunker, texts, run), labels
+
+        dev_m, dev_y = margins_of("dev")
+        temperature = fit_temperature(dev_m, dev_y)
+        threshold = choose_threshold(sigmoid(dev_m / temperature), dev_y)
+        dev_report = prf(dev_y, (sigmoid(dev_m / temperature) >= threshold).astype(int))
+
+        student.save(model, tmp)
+        export_int8(model, tmp)
+        d_hash = data_hash(rows)
+        import hashlib
+
+        head_bytes = (tmp / student.HEAD_FILE).read_bytes()
+        version = "clf-" + hashlib.sha256(head_bytes + d_hash.encode()).hexdigest()[:8]
+        meta = {
+            "version": version,
+            "threshold": threshold,
+            "temperature": temperature,
+            "max_length": cfg.max_length,
+            "backend_default": "onnx",
+            "onnx": ONNX_INT8,
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+        metrics: dict = {
+            "version": version,
+            "dev": dev_report,
+            "temperature": temperature,
+            "threshold": threshold,
+        }
+        if splits["test"]:
+            test_m, test_y = margins_of("test")
+            test_p = sigmoid(test_m / temperature)
+            metrics["test"] = write_report(
+                report(splits["test"], test_p, threshold), tmp / "eval_test", test_y, test_p
+            )
+            from classifier.inference import Classifier
+
+            onnx_p = np.array(
+                Classifier(tmp, backend="onnx", threads=cfg.threads).predict_proba(
+                    [r["text"] for r in splits["test"]]
+                )
+            )
+            metrics["test_onnx_int8"] = prf(test_y, (onnx_p >= threshold).astype(int))
+            metrics["test_onnx_max_abs_prob_diff"] = round(float(np.abs(onnx_p - test_p).max()), 4)
+        base_conv = Path(base_dir) / "conversion.json"
+        metrics.update(
+            {
+                "data_hash": d_hash,
+                "n_rows": {k: len(v) for k, v in splits.items()},
+                "n_positive_train": int(y_train.sum()),
+                "config": asdict(cfg),
+                "base_model": str(base_dir),
+                "base_conversion": json.loads(base_conv.read_text()) if base_conv.exists() else None,
+                "versions": versions(),
+                "steps": step,
+                "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
+                "train_seconds": round(train_seconds, 1),
+                "total_seconds": round(time.time() - t_start, 1),
+            }
+        )
+        (tmp / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+        dest = runs_root / version
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+        return dest
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
