@@ -27,6 +27,7 @@ STRONG = (
 ).split()
 WARN = "警惕 骗局 诈骗 立案 警方 跑路 爆雷 暴雷 崩盘 维权 揭秘 提醒 记者 经侦 逮捕 判决 涉嫌 非法集资 谨防 受害 报案".split()
 LOAN = "贷款 借款 放款 信用卡 额度 下款 借钱 网贷 无抵押 秒批 低息".split()
+ADLAW = "升值 稳赚 赚到 一本万利 增值 投资首选 加盟 回报 保值 只涨不跌 财富 坐收 躺赚 翻倍".split()
 BANK = "银行 我行 证券 保险 基金 信托".split()
 
 
@@ -79,6 +80,9 @@ POOLS = {
     "ham_kw": lambda r: r["corpus"] == "sms" and score(r["text"]) >= 2,
     "ham": lambda r: r["corpus"] == "sms",
     "ifly_rest": lambda r: r["corpus"] == "iflytek",
+    "adlaw_sms": lambda r: r["corpus"] == "sms" and r["source_label"] == "spam"
+    and has(r["text"], ADLAW),
+    "ifly_p2p": lambda r: r["corpus"] == "iflytek" and has(r["text"], ["年化", "出借", "投资", "收益", "加息", "标"]),
 }
 
 
