@@ -63,11 +63,20 @@ def propose(row: dict) -> str:
 
 
 POOLS = {
-    "fund_sms": lambda r: r["corpus"] == "sms" and r["source_label"] == "spam" and score(r["text"]) >= 1
-    and not has(r["text"], LOAN),
-    "fund_ifly": lambda r: r["corpus"] == "iflytek" and r["source_label"] in ("理财", "借贷", "股票", "银行", "")
-    and score(r["text"]) >= 2,
-    "fund_bdcie": lambda r: r["corpus"] == "bdci_entity" and score(r["text"]) >= 3 and not has(r["text"], WARN),
+    "fund_sms": lambda r: (
+        r["corpus"] == "sms"
+        and r["source_label"] == "spam"
+        and score(r["text"]) >= 1
+        and not has(r["text"], LOAN)
+    ),
+    "fund_ifly": lambda r: (
+        r["corpus"] == "iflytek"
+        and r["source_label"] in ("理财", "借贷", "股票", "银行", "")
+        and score(r["text"]) >= 2
+    ),
+    "fund_bdcie": lambda r: (
+        r["corpus"] == "bdci_entity" and score(r["text"]) >= 3 and not has(r["text"], WARN)
+    ),
     "bdcie_warn": lambda r: r["corpus"] == "bdci_entity" and score(r["text"]) >= 2 and has(r["text"], WARN),
     "bdcie_rest": lambda r: r["corpus"] == "bdci_entity",
     "fund_bdcin": lambda r: r["corpus"] == "bdci_negative" and score(r["text"]) >= 3,
@@ -80,9 +89,10 @@ POOLS = {
     "ham_kw": lambda r: r["corpus"] == "sms" and score(r["text"]) >= 2,
     "ham": lambda r: r["corpus"] == "sms",
     "ifly_rest": lambda r: r["corpus"] == "iflytek",
-    "adlaw_sms": lambda r: r["corpus"] == "sms" and r["source_label"] == "spam"
-    and has(r["text"], ADLAW),
-    "ifly_p2p": lambda r: r["corpus"] == "iflytek" and has(r["text"], ["年化", "出借", "投资", "收益", "加息", "标"]),
+    "adlaw_sms": lambda r: r["corpus"] == "sms" and r["source_label"] == "spam" and has(r["text"], ADLAW),
+    "ifly_p2p": lambda r: (
+        r["corpus"] == "iflytek" and has(r["text"], ["年化", "出借", "投资", "收益", "加息", "标"])
+    ),
 }
 
 
