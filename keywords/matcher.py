@@ -1,0 +1,393 @@
+"""The matcher: normalise, scan with Aho-Corasick, check word boundaries near short hits, extract rates, apply
+combination rules and counter-evidence, and score.
+
+Score = noisy-or of the positive hits' effective weights, where a hit's weight is multiplied by (1 − w) for every
+counter-evidence hit (risk disclosure, warning/news context, loan offer, licensed institution) within
+``counter_window`` normalised characters, floored at ``min_discount``.
+
+Oversized input: texts longer than ``max_chars`` (default 1,000,000 characters) raise :class:`TextRejected` unless
+the matcher was built with ``oversize="truncate"``, in which case only the first ``max_chars`` characters are matched
+(the result's ``truncated`` flag says so). Either way the caller never waits on a 10 MB page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import ahocorasick
+
+from . import combos, rates, segment
+from .categories import CATEGORIES, is_counter, label
+from .lexicon import Lexicon, LexiconError, Term
+from .normalize import Normalized, normalize, normalize_term
+from .variants import homophone_key, homophone_table, pinyin_variants
+
+FLAG_THRESHOLD = 0.5
+HOMOPHONE_FACTOR = 0.8
+PINYIN_FACTOR = 0.9
+_LATIN = re.compile(r"[a-z]")
+_ALL_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+class TextRejected(ValueError):
+    """The text cannot be matched as given (too long for the configured limit, or not text at all)."""
+
+
+@dataclass(slots=True)
+class Hit:
+    term: str
+    category: str
+    weight: float  # effective weight after counter-evidence discount (counter hits: their own strength)
+    start: int  # span in the ORIGINAL text
+    end: int
+    normalized: str  # the normalised text that matched
+    rule: (
+        str  # literal | pinyin | homophone | pattern | rate | amount | term_buyback | multiple | combo:<name>
+    )
+    base_weight: float = 0.0
+    value: dict | None = None
+    counter: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class MatchResult:
+    hits: list[Hit] = field(default_factory=list)
+    score: float = 0.0
+    explanation: str = "未命中关键词"
+    lexicon_version: str = ""
+    truncated: bool = False
+
+    @property
+    def flagged(self) -> bool:
+        return self.score >= FLAG_THRESHOLD
+
+    def to_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "explanation": self.explanation,
+            "lexicon_version": self.lexicon_version,
+            "truncated": self.truncated,
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+@dataclass(slots=True)
+class _Cand:
+    ns: int
+    ne: int
+    term: Term
+    key: str
+    rule: str
+    weight: float
+    value: dict | None = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    term: Term
+    key: str
+    rule: str
+    latin_head: bool
+    latin_tail: bool
+    check_boundary: bool
+
+
+class Matcher:
+    """Build once per lexicon version (≈0.1–1 s), then call :meth:`match` from any thread."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        *,
+        max_chars: int = 1_000_000,
+        oversize: str = "reject",
+        counter_window: int = 80,
+        min_discount: float = 0.05,
+        homophones: bool = True,
+    ) -> None:
+        if oversize not in ("reject", "truncate"):
+            raise ValueError("oversize must be 'reject' or 'truncate'")
+        self.lexicon = lexicon
+        self.version = lexicon.version
+        self.max_chars = max_chars
+        self.oversize = oversize
+        self.counter_window = counter_window
+        self.min_discount = min_discount
+        self._entries: list[_Entry] = []
+        self._combos: list[tuple[Term, combos.ComboRule]] = []
+        self._patterns: list[tuple[Term, re.Pattern[str]]] = []
+        self._auto = ahocorasick.Automaton()
+        self._homo = ahocorasick.Automaton() if homophones else None
+        self._homo_table = homophone_table() if homophones else {}
+        self._build()
+
+    # ---------------------------------------------------------------- build
+    def _add(self, key: str, term: Term, rule: str, boundary: bool) -> None:
+        if not key:
+            return
+        existing = self._auto.get(key, None)
+        if existing is not None:
+            prev = self._entries[existing[0]]
+            if prev.rule == "literal" and rule != "literal":
+                return  # a real term wins over a variant that happens to spell the same
+            if prev.rule == "literal" and prev.term.weight >= term.weight:
+                return
+        e = _Entry(term, key, rule, bool(_LATIN.match(key)), bool(_LATIN.match(key[-1])), boundary)
+        self._entries.append(e)
+        self._auto.add_word(key, (len(self._entries) - 1, len(key)))
+
+    def _build(self) -> None:
+        literal_keys: list[str] = []
+        helper_words: set[str] = set()
+        for t in self.lexicon:
+            if t.kind == "combo":
+                rule = combos.parse(t.pattern)
+                self._combos.append((t, rule))
+                helper_words |= rule.words()
+            elif t.kind == "pattern":
+                try:
+                    self._patterns.append((t, re.compile(t.pattern)))
+                except re.error as exc:
+                    raise LexiconError(f"bad regex for {t.term!r}: {exc}") from exc
+        for t in self.lexicon:
+            if t.kind != "literal":
+                continue
+            key = normalize_term(t.term)
+            auto_boundary = len(key) <= 2 and bool(_ALL_HAN.fullmatch(key))
+            boundary = auto_boundary if t.boundary is None else bool(t.boundary)
+            self._add(key, t, "literal", boundary)
+            literal_keys.append(key)
+            if _ALL_HAN.fullmatch(key) and t.weight > 0:
+                for v in pinyin_variants(key):
+                    self._add(v, t, "pinyin", False)
+                if self._homo is not None and len(key) >= 3:
+                    hk = homophone_key(key)
+                    if hk not in self._homo:
+                        self._homo.add_word(hk, (t, key))
+        known = set(literal_keys)
+        for w in sorted(helper_words - known):
+            self._add(w, Term(w, "helper", 0.0, note="combo helper"), "literal", False)
+            literal_keys.append(w)
+        if len(self._auto) == 0:
+            self._auto.add_word("\x00\x00", (-1, 2))  # an empty automaton cannot be finalised
+        self._auto.make_automaton()
+        if self._homo is not None:
+            if len(self._homo) == 0:
+                self._homo.add_word("\x00\x00", (None, ""))
+            self._homo.make_automaton()
+        segment.add_words(k for k in literal_keys if _ALL_HAN.fullmatch(k))
+
+    def literal_keys(self) -> list[str]:
+        """Normalised literal terms (no variants) — what a bare Aho-Corasick baseline would scan for."""
+        return [normalize_term(t.term) for t in self.lexicon if t.kind == "literal"]
+
+    # ---------------------------------------------------------------- match
+    def match(self, text: str | bytes | None) -> MatchResult:
+        if text is None:
+            return MatchResult(lexicon_version=self.version)
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode("utf-8", errors="replace")
+        if not isinstance(text, str):
+            raise TextRejected(f"expected text, got {type(text).__name__}")
+        truncated = False
+        if len(text) > self.max_chars:
+            if self.oversize == "reject":
+                raise TextRejected(f"text has {len(text)} characters; limit is {self.max_chars}")
+            text, truncated = text[: self.max_chars], True
+        if not text:
+            return MatchResult(lexicon_version=self.version)
+        norm = normalize(text)
+        cands = self._scan(norm.text)
+        result = self._finish(norm, cands)
+        result.truncated = truncated
+        return result
+
+    def _scan(self, s: str) -> list[_Cand]:
+        cands: list[_Cand] = []
+        entries = self._entries
+        n = len(s)
+        seen: set[tuple[int, int]] = set()
+        for end, (ei, klen) in self._auto.iter(s):
+            if ei < 0:
+                continue
+            e = entries[ei]
+            ns, ne = end - klen + 1, end + 1
+            if e.latin_head and ns > 0 and "a" <= s[ns - 1] <= "z":
+                continue
+            if e.latin_tail and ne < n and "a" <= s[ne] <= "z":
+                continue
+            if e.check_boundary and segment.crosses_word(s, ns, ne):
+                continue
+            w = e.term.weight * (PINYIN_FACTOR if e.rule == "pinyin" else 1.0)
+            cands.append(
+                _Cand(
+                    ns, ne, e.term, normalize_term(e.term.term) if e.rule != "literal" else e.key, e.rule, w
+                )
+            )
+            seen.add((ns, ne))
+        if self._homo is not None:
+            h = s.translate(self._homo_table)
+            for end, (t, key) in self._homo.iter(h):
+                if t is None:
+                    continue
+                ns, ne = end - len(key) + 1, end + 1
+                if s[ns:ne] == key or (ns, ne) in seen:
+                    continue
+                cands.append(_Cand(ns, ne, t, key, "homophone", t.weight * HOMOPHONE_FACTOR))
+        for t, rx in self._patterns:
+            for m in rx.finditer(s):
+                if m.end() > m.start():
+                    cands.append(_Cand(m.start(), m.end(), t, m.group(0), "pattern", t.weight))
+        for x in rates.extract(s):
+            cat = {"rate": "rate", "min_amount": "solicit", "term_buyback": "return_promise"}.get(
+                x.kind, "rate"
+            )
+            t = Term(x.label, cat, x.weight, kind="pattern", note="built-in rate/amount pattern")
+            cands.append(_Cand(x.start, x.end, t, s[x.start : x.end], x.kind, x.weight, x.value))
+        if self._combos and cands:
+            cands.extend(self._apply_combos(cands))
+        return cands
+
+    def _apply_combos(self, cands: list[_Cand]) -> list[_Cand]:
+        out: list[_Cand] = []
+        for t, rule in self._combos:
+            first, rest = rule.all[0], rule.all[1:]
+            for a in cands:
+                if not first.matches(a.key, a.term.category):
+                    continue
+                lo, hi = a.ns - rule.window, a.ne + rule.window
+                parts = [a]
+                for g in rest:
+                    found = next(
+                        (
+                            c
+                            for c in cands
+                            if c is not a and c.ns < hi and c.ne > lo and g.matches(c.key, c.term.category)
+                        ),
+                        None,
+                    )
+                    if found is None:
+                        break
+                    parts.append(found)
+                else:
+                    ns, ne = min(p.ns for p in parts), max(p.ne for p in parts)
+                    if any(
+                        c.ns < ne + rule.window
+                        and c.ne > ns - rule.window
+                        and g.matches(c.key, c.term.category)
+                        for g in rule.none
+                        for c in cands
+                    ):
+                        continue
+                    out.append(_Cand(ns, ne, t, t.term, f"combo:{t.term}", t.weight))
+                    break
+        return out
+
+    def _finish(self, norm: Normalized, cands: list[_Cand]) -> MatchResult:
+        s = norm.text
+        pos = [
+            c
+            for c in cands
+            if c.weight > 0 and not is_counter(c.term.category) and c.term.category != "helper"
+        ]
+        neg = [c for c in cands if c.weight > 0 and is_counter(c.term.category)]
+        pos = _drop_contained(pos)
+        neg = _drop_contained(neg)
+        hits: list[Hit] = []
+        keep = 1.0
+        for c in pos:
+            factor = 1.0
+            for k in neg:
+                gap = max(k.ns - c.ne, c.ns - k.ne, 0)
+                if gap <= self.counter_window:
+                    factor *= 1.0 - k.weight
+            factor = max(factor, self.min_discount)
+            w = round(c.weight * factor, 4)
+            keep *= 1.0 - w
+            os_, oe = norm.span(c.ns, c.ne)
+            hits.append(
+                Hit(c.term.term, c.term.category, w, os_, oe, s[c.ns : c.ne], c.rule, c.term.weight, c.value)
+            )
+        for k in neg:
+            os_, oe = norm.span(k.ns, k.ne)
+            hits.append(
+                Hit(
+                    k.term.term,
+                    k.term.category,
+                    k.weight,
+                    os_,
+                    oe,
+                    s[k.ns : k.ne],
+                    k.rule,
+                    k.term.weight,
+                    None,
+                    True,
+                )
+            )
+        hits.sort(key=lambda h: (h.start, -h.end))
+        score = round(min(max(1.0 - keep, 0.0), 1.0), 4)
+        return MatchResult(hits, score, explain(hits, score), self.version)
+
+
+def _drop_contained(cands: list[_Cand]) -> list[_Cand]:
+    """Keep the longest of nested hits (保本保息 absorbs 保本 and 保息) so one phrase is not counted twice; a combo
+    or rate may contain literal hits and is kept alongside them, since it adds evidence of its own."""
+    if len(cands) < 2:
+        return cands
+    cands = sorted(cands, key=lambda c: (c.ns, -(c.ne - c.ns), -c.weight))
+    out: list[_Cand] = []
+    for c in cands:
+        lit = not c.rule.startswith("combo:") and c.rule not in (
+            "rate",
+            "min_amount",
+            "term_buyback",
+            "multiple",
+        )
+        if lit and any(
+            o.ns <= c.ns
+            and c.ne <= o.ne
+            and not o.rule.startswith("combo:")
+            and o.term.category != "rate"
+            and (o.ne - o.ns > c.ne - c.ns or o.weight >= c.weight)
+            for o in out
+        ):
+            continue
+        out.append(c)
+    return out
+
+
+def explain(hits: list[Hit], score: float) -> str:
+    """One line of Chinese for inspectors: what matched, which category, what discounted it, the score."""
+    pos = sorted((h for h in hits if not h.counter), key=lambda h: -h.weight)
+    neg = [h for h in hits if h.counter]
+    if not pos and not neg:
+        return "未命中关键词"
+    parts = []
+    for h in pos[:5]:
+        plain = h.rule != "pinyin" and h.rule != "homophone"
+        shown = h.term if plain or h.normalized == h.term else f"{h.term}（原文作“{h.normalized}”）"
+        tag = {"pinyin": "拼音变体", "homophone": "谐音变体"}.get(h.rule)
+        parts.append(f"{shown}〔{label(h.category)}{'·' + tag if tag else ''}〕")
+    more = f"等{len(pos)}项" if len(pos) > 5 else ""
+    line = (
+        f"关键词得分{score:.2f}：命中" + "、".join(parts) + more
+        if pos
+        else f"关键词得分{score:.2f}：无正向命中"
+    )
+    if neg:
+        cats = sorted({label(h.category) for h in neg})
+        line += (
+            "；反证（"
+            + "、".join(cats)
+            + "）："
+            + "、".join(dict.fromkeys(h.term for h in neg[:4]))
+            + "，附近命中已折减"
+        )
+    return line
+
+
+__all__ = ["CATEGORIES", "FLAG_THRESHOLD", "Hit", "MatchResult", "Matcher", "TextRejected", "explain"]
