@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from review import api, pages
-from review.cases import LEVEL_LABELS, STATUS_LABELS
+from review.cases import LEVEL_LABELS, STATUS_LABELS, aware
 from review.deps import CsrfError, Forbidden, NotAuthenticated
 from review.highlight import css_class, safe_href
 from review.lexicon import LexiconError, default_rescore
@@ -28,7 +28,7 @@ SESSION_MAX_AGE = 8 * 3600
 
 
 def _fmt_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+    return aware(value).astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def make_templates() -> Jinja2Templates:
@@ -114,7 +114,7 @@ def create_app(database_url: str | None = None, lexicon_dir: str | Path | None =
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/v1/")
 
 
 def _error(request: Request, status: int, message: str) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -89,13 +89,20 @@ def group_flags(session: Session, flag: Flag, include_self: bool = True) -> list
     return list(session.scalars(stmt))
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def is_claimable_by(flag: Flag, username: str, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if flag.status == FlagStatus.OPEN.value:
         return True
     if flag.status == FlagStatus.CLAIMED.value:
         return flag.assignee == username or (
-            flag.claim_expires_at is not None and flag.claim_expires_at < now
+            flag.claim_expires_at is not None and aware(flag.claim_expires_at) < now
         )
     return False
 
@@ -137,7 +144,7 @@ def age_text(since: datetime | None, now: datetime | None = None) -> str:
     """'3天5小时' style ageing for the queue."""
     if since is None:
         return ""
-    seconds = int(((now or utcnow()) - since).total_seconds())
+    seconds = int(((now or utcnow()) - aware(since)).total_seconds())
     days, rest = divmod(max(seconds, 0), 86400)
     hours, rest = divmod(rest, 3600)
     if days:

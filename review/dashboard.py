@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from review.cases import aware
 from store.models import Decision, Document, Flag, FlagStatus, Source, utcnow
 
 AGE_BUCKETS = [(1, "<1天"), (3, "1-3天"), (7, "3-7天"), (14, "7-14天"), (10**6, "≥14天")]
@@ -48,7 +49,7 @@ def stats(session: Session, days: int = 30) -> dict[str, Any]:
     ages = Counter()
     oldest = None
     for (created,) in session.execute(select(Flag.created_at).where(Flag.status.in_(BACKLOG))):
-        age_days = (now - created).total_seconds() / 86400
+        age_days = (now - aware(created)).total_seconds() / 86400
         oldest = max(oldest or 0.0, age_days)
         ages[next(label for limit, label in AGE_BUCKETS if age_days < limit)] += 1
 

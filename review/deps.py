@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -54,7 +55,8 @@ def current_user(request: Request, session: Session = Depends(db)) -> User:
     if user is None or not user.active or request.session.get("pw") != user.password_hash[-16:]:
         request.session.clear()
         raise NotAuthenticated()
-    request.state.user = user
+    # A plain copy for error pages, which render after the request's session has been rolled back.
+    request.state.user = SimpleNamespace(username=user.username, role=user.role)
     return user
 
 

@@ -42,7 +42,8 @@ def categories() -> dict[str, str]:
         if callable(value):
             value = value()
         if isinstance(value, dict) and value:
-            return {str(k): _label(v) for k, v in value.items()}
+            hidden = {k for k, c in getattr(mod, "CATEGORIES", {}).items() if getattr(c, "hidden", False)}
+            return {str(k): _label(v) for k, v in value.items() if k not in hidden}
     return dict(FALLBACK_CATEGORIES)
 
 

@@ -15,6 +15,7 @@ from review import charts, dashboard, lexicon, referral
 from review.cases import (
     ACTION_LABELS,
     DISMISS_REASONS,
+    LEVEL_LABELS,
     age_text,
     decide_with_group,
     is_claimable_by,
@@ -119,7 +120,7 @@ def parse_filter(params: dict[str, str]) -> tuple[queue.QueueFilter, dict[str, s
         clean["status"] = status
     for name in ("level", "category", "region"):
         value = (params.get(name) or "").strip()[:60]
-        if value:
+        if value and (name != "level" or value in LEVEL_LABELS):
             setattr(f, name, value)
             clean[name] = value
     if (params.get("source_id") or "").isdigit():
