@@ -20,6 +20,7 @@ from store.db import session_scope, upgrade
 from store.models import Document, Flag, Rejection
 
 DEMO_USER = ("inspector", "demo-inspector-2026")
+DEMO_SITE_PORT = 8765
 
 
 def ensure_classifier(settings: Any, console: Console, retrain: bool = False) -> None:
@@ -84,15 +85,16 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain
     upgrade(settings.database_url)
     ensure_classifier(settings, console, retrain=retrain)
 
+    from demo_site import profiles
     from demo_site.server import start_in_thread
 
-    from demo_site import profiles
-
-    server, base_url = start_in_thread("127.0.0.1", 0)
+    try:  # a stable port keeps canonical URLs (and so documents) the same across demo runs
+        server, base_url = start_in_thread("127.0.0.1", DEMO_SITE_PORT)
+    except OSError:
+        server, base_url = start_in_thread("127.0.0.1", 0)
     console.print(f"demo site serving on {base_url}")
     try:
         from crawler.run import crawl_source
-
         from store.sources import upsert_source
 
         with session_scope(settings.database_url) as session:
@@ -105,6 +107,7 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain
         server.shutdown()
     score_unscored(settings, console)
     print_summary(settings, console)
+    print_agreement(settings, console)
     if serve:
         _serve(settings, console, port)
 
@@ -140,6 +143,41 @@ def print_summary(settings: Any, console: Console, top: int = 10) -> dict[str, A
         table.add_row(str(fid), level, f"{score:.2f}", title[:30], why[:120])
     console.print(table)
     return {"documents": n_docs, "rejections": dict(rejections), "flags": dict(levels)}
+
+
+def demo_agreement(database_url: str) -> dict[str, int]:
+    """How the queue matches the demo site's own answer key (fundraising vs negative per ad)."""
+    from urllib.parse import urlsplit
+
+    from demo_site.content import expected_labels
+
+    expected = expected_labels()
+    counts = Counter()
+    with session_scope(database_url) as session:
+        rows = session.execute(
+            select(Document.url, Flag.status).outerjoin(Flag, Flag.document_id == Document.id)
+        )
+        for url, status in rows:
+            label = expected.get(urlsplit(url).path)
+            if label is None:
+                continue
+            flagged = status is not None and status != "withdrawn"
+            positive = label["expected"] == "fundraising"
+            counts[("tp" if positive else "fp") if flagged else ("fn" if positive else "tn")] += 1
+    return dict(counts)
+
+
+def print_agreement(settings: Any, console: Console) -> None:
+    c = demo_agreement(settings.database_url)
+    tp, fp, fn = c.get("tp", 0), c.get("fp", 0), c.get("fn", 0)
+    if tp + fp + fn == 0:
+        return
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    console.print(
+        f"against the demo site's answer key: {tp} pitches flagged, {fn} missed, {fp} false alarms, "
+        f"{c.get('tn', 0)} correctly left out — precision {precision:.2f}, recall {recall:.2f}"
+    )
 
 
 def _serve(settings: Any, console: Console, port: int) -> None:

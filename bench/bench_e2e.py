@@ -35,7 +35,7 @@ REDIS = os.environ.get("ADSCREEN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 def sample_texts(n: int) -> list[str]:
     """~100-character ads: the demo site's ads, varied so that no two documents are identical."""
     try:
-        from demo_site import ads
+        from demo_site.content import ads
 
         base = [f"{a['title']}。{a['body']}"[:100] for a in ads()]
     except Exception:  # noqa: BLE001 - fall back to a small built-in mix
