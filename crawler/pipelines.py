@@ -6,23 +6,21 @@ validation → encoding → extraction → de-duplication → storage → scorin
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from typing import Any
 
 from parsel import Selector
 from scrapy.crawler import Crawler
-from sqlalchemy.exc import IntegrityError
 
 from crawler.encoding import DecodeError, decode_body
 from crawler.extract import dotted, main_text, parse_datetime, select_text, text_from_markup
 from crawler.items import Page
 from crawler.rejections import Duplicate, Rejected
+from crawler.storage import BatchSaver
 from crawler.urls import canonical_url
 from crawler.validation import binary_reason, size_reason
-from store.db import session_scope
-from store.documents import DocumentIn, save_document
+from store.documents import DocumentIn
 
 log = logging.getLogger(__name__)
 FIELD_NAMES = ("title", "publisher", "contact", "posted_at", "region", "price", "category")
@@ -143,7 +141,14 @@ class DedupPipeline(_Stage):
 
 
 class StoragePipeline(_Stage):
-    """Save through ``store.documents.save_document`` in a worker thread, with the raw body as evidence."""
+    """Save through ``store.documents.save_document`` with the raw body as evidence, batched off the crawl loop
+    (``ADSCREEN_STORE_BATCH`` documents per transaction at most)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.saver = BatchSaver(
+            self.settings.get("ADSCREEN_DATABASE_URL"), self.settings.getint("ADSCREEN_STORE_BATCH", 50)
+        )
 
     async def process_item(self, item: Page) -> Page:
         doc_in = DocumentIn(
@@ -164,22 +169,10 @@ class StoragePipeline(_Stage):
             encoding=item.encoding,
             source_id=getattr(self.crawler.spider, "source_id", None),
         )
-        item.doc_id, item.save_status = await asyncio.to_thread(self._save, doc_in)
+        item.doc_id, item.save_status = await self.saver.save(doc_in)
         key = {"new": "documents_new", "updated": "documents_updated"}.get(item.save_status, "unchanged")
         self.stats.inc_value(f"adscreen/{key}")
         return item
-
-    def _save(self, doc_in: DocumentIn) -> tuple[int, str]:
-        url = self.settings.get("ADSCREEN_DATABASE_URL")
-        for attempt in range(2):
-            try:
-                with session_scope(url) as session:
-                    doc, status = save_document(session, doc_in)
-                    return doc.id, status
-            except IntegrityError:  # another crawler process stored the same URL first: save again as update
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
 
 
 class ScoringEnqueuePipeline(_Stage):
