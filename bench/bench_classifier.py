@@ -1,0 +1,115 @@
+"""Classifier benchmark: docs/s on ~100-character texts, default backend (ONNX int8) vs PyTorch fp32 of the same
+trained model, F1 of both on the test split, and the peak RSS of each scoring process.
+
+Each backend runs in its own child process so its peak RSS is its own. One run, prints figures:
+
+    .venv/bin/python bench/bench_classifier.py [--model var/models] [--data classifier/data/seed.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def hundred_char_texts(rows: list[dict], n: int) -> list[str]:
+    """~100-character documents cut from (or padded with) real rows, so timing reflects the corpus' script mix."""
+    pool = "".join(r["text"].replace("\n", " ") for r in rows) or "保本保息，年化收益，稳赚不赔。"
+    while len(pool) < n * 100:
+        pool += pool
+    return [pool[i * 100 : (i + 1) * 100] for i in range(n)]
+
+
+def child(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+
+    from classifier.dataset import by_split, label_to_int, load_rows
+    from classifier.inference import Classifier
+    from classifier.metrics import prf
+
+    torch.set_num_threads(args.threads)
+    rows = load_rows(args.data)
+    test = by_split(rows)["test"] or rows
+    texts = hundred_char_texts(test, args.n)
+    clf = Classifier.load(args.model, backend=args.backend, threads=args.threads, batch_size=32)
+    sort = args.backend == "onnx"  # default path: length-sorted windows; baseline: plain batches in order
+    clf.margins(texts[:64], sort=sort)  # warm-up
+    t0 = time.perf_counter()
+    clf.margins(texts, sort=sort)
+    dps = len(texts) / (time.perf_counter() - t0)
+    probs = np.array(clf.predict_proba([r["text"] for r in test]))
+    labels = np.array([label_to_int(r["label"]) for r in test])
+    m = prf(labels, (probs >= clf.threshold).astype(int))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tokens = np.mean([len(w) for w in clf.chunker.chunks(texts[:256])[0]])
+    print(
+        json.dumps(
+            {
+                "backend": args.backend,
+                "docs_per_s": round(dps, 1),
+                "f1": m["f1"],
+                "n_test": len(test),
+                "peak_rss_mb": round(rss_mb),
+                "mean_tokens": round(float(tokens), 1),
+                "version": clf.version,
+            }
+        )
+    )
+
+
+def main() -> None:
+    from classifier.paths import default_model_dir, default_seed_path
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", type=Path, default=default_model_dir())
+    ap.add_argument("--data", type=Path, default=default_seed_path())
+    ap.add_argument("--n", type=int, default=1024, help="number of ~100-char documents timed")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--backend", choices=["onnx", "torch"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.backend:
+        child(args)
+        return
+    results = {}
+    for backend in ("onnx", "torch"):
+        cmd = [
+            sys.executable,
+            __file__,
+            "--backend",
+            backend,
+            "--model",
+            str(args.model),
+            "--data",
+            str(args.data),
+            "--n",
+            str(args.n),
+            "--threads",
+            str(args.threads),
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        results[backend] = json.loads(out)
+    o, t = results["onnx"], results["torch"]
+    print(
+        f"model {o['version']}  ({args.n} docs x ~100 chars, ~{o['mean_tokens']} tokens, {args.threads} threads)"
+    )
+    print(f"{'backend':<24}{'docs/s':>10}{'F1(test)':>10}{'peak RSS MB':>13}")
+    print(f"{'onnx int8 (default)':<24}{o['docs_per_s']:>10}{o['f1']:>10}{o['peak_rss_mb']:>13}")
+    print(f"{'pytorch fp32':<24}{t['docs_per_s']:>10}{t['f1']:>10}{t['peak_rss_mb']:>13}")
+    print(
+        f"speed-up {o['docs_per_s'] / t['docs_per_s']:.2f}x   F1 loss {t['f1'] - o['f1']:+.4f}   "
+        f"(n_test={o['n_test']})"
+    )
+    print(json.dumps({"onnx": o, "torch": t}))
+
+
+if __name__ == "__main__":
+    main()
