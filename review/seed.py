@@ -128,3 +128,52 @@ def seed(session: Session, with_users: bool = True) -> list[Flag]:
         ):
             create_user(session, name, PASSWORD, role)
     return flags
+
+
+def seed_history(session: Session, days: int = 30, per_day: int = 4) -> int:
+    """Backdated flags and decisions over ``days`` days, so that the dashboard has something to draw."""
+    import random
+
+    from store.models import Decision
+
+    rng = random.Random(7)
+    reviewers = ["insp", "insp2", "admin"]
+    categories = ["pension", "property", "crypto", "return_promise", "coop", "p2p"]
+    now = utcnow()
+    sources = session.query(Source).all() or [None]
+    n = 0
+    for day in range(days, 0, -1):
+        for k in range(rng.randint(1, per_day)):
+            text, _, score, level = SAMPLES[rng.randrange(len(SAMPLES))]
+            flag = add_case(
+                session,
+                10_000 + day * 100 + k,
+                f"{text}（第{day}-{k}期）",
+                category=rng.choice(categories),
+                score=round(score - rng.random() * 0.2, 2),
+                level=level,
+                region=rng.choice(["北京", "上海", "郑州", "成都"]),
+                source=rng.choice(sources),
+            )
+            created = now - timedelta(days=day, hours=rng.randint(0, 20))
+            flag.created_at = created
+            n += 1
+            roll = rng.random()
+            if roll < 0.75 or day > 10:
+                action = "confirm" if roll < 0.45 else "dismiss"
+                flag.status = "confirmed" if action == "confirm" else "dismissed"
+                flag.assignee = rng.choice(reviewers)
+                session.add(
+                    Decision(
+                        flag_id=flag.id,
+                        reviewer=flag.assignee,
+                        action=action,
+                        reason=None
+                        if action == "confirm"
+                        else rng.choice(["ad_law", "finance_legit", "warning_news"]),
+                        note="",
+                        created_at=created + timedelta(hours=rng.randint(1, 30)),
+                    )
+                )
+    session.flush()
+    return n
