@@ -8,14 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from store.dedup import content_hash, hamming, simhash
+from store.dedup import BANDS, NEAR_DUPLICATE_BITS, bands, content_hash, hamming, simhash
 from store.models import Document, Rejection, utcnow
 
-NEAR_DUPLICATE_BITS = 6
-NEAR_DUPLICATE_WINDOW = 5000
+NEAR_DUPLICATE_CANDIDATES = 200
 EXCERPT_BYTES = 4096
 
 SaveStatus = Literal["new", "updated", "unchanged"]
@@ -64,7 +63,9 @@ def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveSta
         setattr(doc, name, getattr(item, name))
     doc.text = item.text
     doc.content_hash = digest
-    doc.simhash = simhash((item.title or "") + item.text)
+    # the body, not the title: reposts keep the pitch and change the headline
+    doc.simhash = simhash(item.text)
+    doc.sh_b0, doc.sh_b1, doc.sh_b2, doc.sh_b3 = bands(doc.simhash)
     doc.raw_snapshot = zlib.compress(item.raw, 6)
     doc.raw_sha256 = hashlib.sha256(item.raw).hexdigest()
     doc.raw_size = len(item.raw)
@@ -80,7 +81,7 @@ def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveSta
 
 
 def _near_duplicate_group(session: Session, doc: Document) -> int:
-    """Group id = id of the earliest document with the same content or a SimHash within a few bits."""
+    """Group id = group of the earliest document with the same content, or with a SimHash within a few bits."""
     same = session.scalar(
         select(Document.group_id)
         .where(Document.content_hash == doc.content_hash, Document.id != doc.id)
@@ -89,14 +90,15 @@ def _near_duplicate_group(session: Session, doc: Document) -> int:
     )
     if same is not None:
         return same
-    recent = session.execute(
+    band_match = or_(*(getattr(Document, f"sh_b{i}") == getattr(doc, f"sh_b{i}") for i in range(BANDS)))
+    candidates = session.execute(
         select(Document.id, Document.simhash, Document.group_id)
-        .where(Document.id != doc.id, Document.simhash.is_not(None))
-        .order_by(Document.id.desc())
-        .limit(NEAR_DUPLICATE_WINDOW)
+        .where(Document.id != doc.id, band_match)
+        .order_by(Document.id)
+        .limit(NEAR_DUPLICATE_CANDIDATES)
     )
     best: tuple[int, int] | None = None
-    for other_id, other_hash, group in recent:
+    for other_id, other_hash, group in candidates:
         distance = hamming(doc.simhash, other_hash)
         if distance <= NEAR_DUPLICATE_BITS and (best is None or distance < best[0]):
             best = (distance, group or other_id)

@@ -75,6 +75,11 @@ class Document(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     simhash: Mapped[str | None] = mapped_column(String(16))
+    # the SimHash's four 16-bit bands, indexed: near-duplicate candidates share at least one (store/dedup.py)
+    sh_b0: Mapped[int | None] = mapped_column(Integer, index=True)
+    sh_b1: Mapped[int | None] = mapped_column(Integer, index=True)
+    sh_b2: Mapped[int | None] = mapped_column(Integer, index=True)
+    sh_b3: Mapped[int | None] = mapped_column(Integer, index=True)
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     raw_snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed response body
     raw_sha256: Mapped[str] = mapped_column(String(64))
