@@ -15,8 +15,18 @@ from sqlalchemy.orm import Session
 
 from review import dashboard, lexicon, referral
 from review.cases import age_text, case_json, decide_with_group, load_case
-from review.deps import ANY_ROLE, EDITOR, INSPECTOR, csrf_protect, csrf_token, current_user, db, require
-from review.pages import client_ip, export_response, parse_filter, start_session
+from review.deps import (
+    ADMIN,
+    ANY_ROLE,
+    EDITOR,
+    INSPECTOR,
+    csrf_protect,
+    csrf_token,
+    current_user,
+    db,
+    require,
+)
+from review.pages import audit_events, client_ip, export_response, parse_filter, start_session
 from review.security import login_blocked, record_login
 from review.users import authenticate
 from store import audit, queue
@@ -254,11 +264,11 @@ def api_propose(
 def api_approve(
     request: Request, proposal_id: int, user: User = Depends(EDITOR), session: Session = Depends(db)
 ) -> dict[str, Any]:
-    p = lexicon.decide_proposal(
-        session, proposal_id, user.username, True, request.app.state.lexicon_dir, request.app.state.rescore
-    )
+    p = lexicon.decide_proposal(session, proposal_id, user.username, True, request.app.state.lexicon_dir)
     session.commit()
-    return _proposal(p)
+    rescored = lexicon.request_rescore(session, user.username, p.lexicon_version, request.app.state.rescore)
+    session.commit()
+    return {**_proposal(p), "rescore_requested": rescored}
 
 
 @router.post("/lexicon/proposals/{proposal_id}/reject", summary="驳回提议")
@@ -304,3 +314,27 @@ def api_dashboard(
     days: int = Query(30, ge=1, le=365), user: User = Depends(ANY_ROLE), session: Session = Depends(db)
 ) -> dict[str, Any]:
     return dashboard.stats(session, days)
+
+
+@router.get("/audit", summary="审计日志（仅管理员）：actor, entity, entity_id 筛选")
+def api_audit(
+    actor: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: int = Query(200, ge=1, le=5000),
+    user: User = Depends(ADMIN),
+    session: Session = Depends(db),
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "entity": e.entity,
+            "entity_id": e.entity_id,
+            "before": e.before,
+            "after": e.after,
+        }
+        for e in audit_events(session, actor, entity, entity_id, limit)
+    ]

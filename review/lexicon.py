@@ -74,8 +74,8 @@ def propose(
         raise LexiconError(f"词条长度须为 1 到 {MAX_TERM} 个字符")
     if category not in categories():
         raise LexiconError(f"未知类别 {category!r}")
-    if not -1.0 <= weight <= 1.0:
-        raise LexiconError("权重须在 -1 到 1 之间")
+    if not 0.0 <= weight <= 1.0:
+        raise LexiconError("权重须在 0 到 1 之间（反向证据用反向类别表示）")
     proposal = TermProposal(
         term=term, category=category, weight=weight, note=note[:1000], flag_id=flag_id, proposed_by=actor
     )
@@ -94,14 +94,13 @@ def propose(
 
 
 def decide_proposal(
-    session: Session,
-    proposal_id: int,
-    actor: str,
-    approve: bool,
-    lexicon_dir: Path,
-    rescore: Callable[[], Any] | None = None,
+    session: Session, proposal_id: int, actor: str, approve: bool, lexicon_dir: Path
 ) -> TermProposal:
-    """Approve (term enters the lexicon, a new version, open flags rescored) or reject a pending proposal."""
+    """Approve (the term enters the lexicon: a new version) or reject a pending proposal.
+
+    The caller commits, then calls :func:`request_rescore` after an approval: the lexicon files are already
+    changed by then, so a broker that is down must not undo the approval's record.
+    """
     proposal = session.get(TermProposal, proposal_id, with_for_update=True)
     if proposal is None:
         raise LexiconError(f"提议 {proposal_id} 不存在")
@@ -113,15 +112,18 @@ def decide_proposal(
         reason = f"proposal #{proposal.id} by {proposal.proposed_by}" + (
             f" from flag #{proposal.flag_id}" if proposal.flag_id else ""
         )
-        lex.add_term(
-            proposal.term,
-            proposal.category,
-            proposal.weight,
-            note=proposal.note,
-            actor=actor,
-            reason=reason,
-        )
-        proposal.lexicon_version = str(lex.current_version())[:80]
+        try:
+            version = lex.add_term(
+                proposal.term,
+                proposal.category,
+                proposal.weight,
+                note=proposal.note,
+                actor=actor,
+                reason=reason,
+            )
+        except (ValueError, KeyError) as exc:  # keywords.LexiconError: unknown category, bad weight …
+            raise LexiconError(str(exc)) from exc
+        proposal.lexicon_version = str(version or lex.current_version())[:80]
     proposal.status = "approved" if approve else "rejected"
     proposal.decided_by = actor
     proposal.decided_at = utcnow()
@@ -134,11 +136,20 @@ def decide_proposal(
         before,
         {"status": proposal.status, "lexicon_version": proposal.lexicon_version, "term": proposal.term},
     )
-    if approve and rescore is not None:
-        session.flush()
-        rescore()
-        audit.record(session, actor, "lexicon.rescore_requested", "lexicon", proposal.lexicon_version)
     return proposal
+
+
+def request_rescore(session: Session, actor: str, version: str | None, rescore: Callable[[], Any]) -> bool:
+    """Ask the workers to rescore open flags under the new lexicon; the outcome is audited either way."""
+    try:
+        rescore()
+    except Exception as exc:  # noqa: BLE001 - a broker outage is reported, the approval stands
+        audit.record(
+            session, actor, "lexicon.rescore_failed", "lexicon", version, None, {"error": str(exc)[:500]}
+        )
+        return False
+    audit.record(session, actor, "lexicon.rescore_requested", "lexicon", version, None, {"scope": "open"})
+    return True
 
 
 def default_rescore() -> Any:

@@ -21,13 +21,13 @@ from review.cases import (
     is_claimable_by,
     load_case,
 )
-from review.deps import ANY_ROLE, EDITOR, INSPECTOR, csrf_protect, csrf_token, db, require
+from review.deps import ADMIN, ANY_ROLE, EDITOR, INSPECTOR, csrf_protect, csrf_token, db, require
 from review.highlight import highlight
 from review.security import EVIDENCE_CSP, SNAPSHOT_CSP, login_blocked, new_csrf_token, record_login
 from review.users import authenticate
 from store import audit, queue
 from store.documents import snapshot
-from store.models import Flag, FlagStatus, User
+from store.models import AuditEvent, Flag, FlagStatus, User
 from store.sources import list_sources
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -404,19 +404,18 @@ def lexicon_decide(
 ) -> Response:
     if verb not in {"approve", "reject"}:
         return render(request, "error.html", user, 404, message="无此操作", status=404)
-    proposal = lexicon.decide_proposal(
-        session,
-        proposal_id,
-        user.username,
-        verb == "approve",
-        request.app.state.lexicon_dir,
-        request.app.state.rescore,
-    )
+    approve = verb == "approve"
+    lex_dir = request.app.state.lexicon_dir
+    proposal = lexicon.decide_proposal(session, proposal_id, user.username, approve, lex_dir)
     session.commit()
-    flash(
-        request,
-        f"提议 #{proposal.id}「{proposal.term}」已{'批准，词库版本 ' + str(proposal.lexicon_version) + '，待处理案件已重新评分' if verb == 'approve' else '驳回'}",
-    )
+    if not approve:
+        flash(request, f"提议 #{proposal.id}「{proposal.term}」已驳回")
+        return redirect("/lexicon")
+    version = proposal.lexicon_version
+    rescored = lexicon.request_rescore(session, user.username, version, request.app.state.rescore)
+    session.commit()
+    tail = "待处理线索已提交重新评分" if rescored else "但重新评分请求失败（见审计日志），请稍后重试"
+    flash(request, f"提议 #{proposal.id}「{proposal.term}」已批准，词库版本 {version}；{tail}")
     return redirect("/lexicon")
 
 
@@ -450,3 +449,24 @@ def api_docs(request: Request, user: User = Depends(ANY_ROLE)) -> HTMLResponse:
         for method, op in item.items()
     ]
     return render(request, "api_docs.html", user, ops=ops)
+
+
+@router.get("/audit")
+def audit_page(request: Request, user: User = Depends(ADMIN), session: Session = Depends(db)) -> HTMLResponse:
+    """The append-only audit log, newest first (admins only)."""
+    q = request.query_params
+    events = audit_events(session, q.get("actor"), q.get("entity"), q.get("entity_id"), 300)
+    return render(request, "audit.html", user, events=events, q=dict(q))
+
+
+def audit_events(
+    session: Session, actor: str | None, entity: str | None, entity_id: str | None, limit: int
+) -> list[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    return list(session.scalars(stmt))

@@ -19,6 +19,7 @@ from store.models import AuditEvent, Decision, Flag, LoginAttempt, TermProposal
 pytestmark = pytest.mark.services
 
 PAGE_GETS = [
+    "/audit",
     "/",
     "/queue",
     "/cases/{id}",
@@ -41,6 +42,7 @@ API_GETS = [
     "/api/v1/lexicon/proposals",
     "/api/v1/lexicon/suggestions",
     "/api/v1/dashboard",
+    "/api/v1/audit",
 ]
 API_POSTS = [
     "/api/v1/auth/logout",
@@ -74,6 +76,8 @@ ROLE_RULES = [
     ("POST", "/cases/{id}/decide", {"inspector"}),
     ("POST", "/cases/{id}/claim", {"inspector"}),
     ("POST", "/referrals/export", {"inspector"}),
+    ("GET", "/audit", set()),
+    ("GET", "/api/v1/audit", set()),
 ]
 
 
@@ -631,3 +635,55 @@ def test_api_logout(env):
     c, _ = api_client(env["app"], "insp")
     assert c.post("/api/v1/auth/logout").json() == {"ok": True}
     assert c.get("/api/v1/auth/me").status_code == 401
+
+
+def test_rescore_failure_keeps_the_approval(env):
+    def broker_down():
+        raise ConnectionError("redis unreachable")
+
+    env["app"].state.rescore = broker_down
+    insp, _ = api_client(env["app"], "insp")
+    editor, _ = api_client(env["app"], "editor")
+    pid = insp.post(
+        "/api/v1/lexicon/proposals", json={"term": "保本", "category": "return_promise", "weight": 0.6}
+    ).json()["id"]
+    r = editor.post(f"/api/v1/lexicon/proposals/{pid}/approve")
+    assert (
+        r.status_code == 200 and r.json()["status"] == "approved" and r.json()["rescore_requested"] is False
+    )
+    with session_scope(env["url"]) as s:
+        failed = s.scalars(select(AuditEvent).where(AuditEvent.action == "lexicon.rescore_failed")).one()
+        assert "redis" in failed.after["error"]
+
+
+def test_approval_with_the_real_lexicon_store(env, monkeypatch, tmp_path):
+    keywords = pytest.importorskip("keywords")
+    monkeypatch.setattr(review_lexicon, "store", keywords.LexiconStore)
+    insp, _ = api_client(env["app"], "insp")
+    editor, _ = api_client(env["app"], "editor")
+    before = editor.get("/api/v1/lexicon").json()
+    assert before["error"] is None and before["terms"]
+    pid = insp.post(
+        "/api/v1/lexicon/proposals",
+        json={"term": "床位返租", "category": "pension", "weight": 0.7, "flag_id": env["ids"][0]},
+    ).json()["id"]
+    r = editor.post(f"/api/v1/lexicon/proposals/{pid}/approve")
+    assert r.status_code == 200, r.text
+    after = editor.get("/api/v1/lexicon").json()
+    assert after["version"] != before["version"] and r.json()["lexicon_version"] == after["version"]
+    assert any(t["term"] == "床位返租" and t["category"] == "pension" for t in after["terms"])
+    assert after["history"][0]["actor"] == "editor" and f"proposal #{pid}" in after["history"][0]["reason"]
+    assert env["rescored"] == ["open"]
+    assert "床位返租" in editor.get("/lexicon").text
+
+
+def test_admin_audit_log(env):
+    c, _ = api_client(env["app"], "admin")
+    fid = env["ids"][0]
+    c.post(f"/api/v1/cases/{fid}/decision", json={"action": "escalate", "note": "<b>上报</b>"})
+    events = c.get(f"/api/v1/audit?entity=flag&entity_id={fid}").json()
+    assert [e["action"] for e in events] == ["flag.escalate", "flag.claim", "flag.raise"]
+    assert events[0]["before"]["status"] == "claimed" and events[0]["after"]["note"] == "<b>上报</b>"
+    assert [e["actor"] for e in c.get("/api/v1/audit?actor=admin").json()][:1] == ["admin"]
+    html = c.get("/audit?entity=flag").text
+    assert "flag.escalate" in html and "<b>上报</b>" not in html
