@@ -144,6 +144,8 @@ def _expand_seed(data: dict) -> Iterable[Term]:
             else:
                 raise LexiconError(f"cannot read seed item {item!r} in {cat}")
     for item in data.get("combos") or []:
-        yield Term(**_pick({"kind": "combo", "category": "combo", **item}))
+        yield Term(
+            **_pick({"kind": "combo", "category": "combo", "provenance": "seed combination rule", **item})
+        )
     for item in data.get("patterns") or []:
-        yield Term(**_pick({"kind": "pattern", **item}))
+        yield Term(**_pick({"kind": "pattern", "provenance": "seed pattern", **item}))

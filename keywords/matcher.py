@@ -20,7 +20,7 @@ import ahocorasick
 from . import combos, rates, segment
 from .categories import CATEGORIES, is_counter, label
 from .lexicon import Lexicon, LexiconError, Term
-from .normalize import Normalized, normalize, normalize_term
+from .normalize import Normalized, lut_from, normalize, normalize_term, translate
 from .variants import homophone_key, homophone_table, pinyin_variants
 
 FLAG_THRESHOLD = 0.5
@@ -94,6 +94,7 @@ class _Entry:
     latin_head: bool
     latin_tail: bool
     check_boundary: bool
+    canon: str  # the normalised lexicon term this key stands for (a variant's canon is its term's key)
 
 
 class Matcher:
@@ -121,24 +122,28 @@ class Matcher:
         self._combos: list[tuple[Term, combos.ComboRule]] = []
         self._patterns: list[tuple[Term, re.Pattern[str]]] = []
         self._auto = ahocorasick.Automaton()
-        self._homo = ahocorasick.Automaton() if homophones else None
-        self._homo_table = homophone_table() if homophones else {}
+        self._homophones = homophones
+        self._by_key: dict[str, int] = {}
+        self._folded: dict[str, list[int]] = {}
+        self._homo_lut = lut_from(homophone_table()) if homophones else None
         self._build()
 
     # ---------------------------------------------------------------- build
     def _add(self, key: str, term: Term, rule: str, boundary: bool) -> None:
         if not key:
             return
-        existing = self._auto.get(key, None)
-        if existing is not None:
-            prev = self._entries[existing[0]]
-            if prev.rule == "literal" and rule != "literal":
-                return  # a real term wins over a variant that happens to spell the same
-            if prev.rule == "literal" and prev.term.weight >= term.weight:
-                return
-        e = _Entry(term, key, rule, bool(_LATIN.match(key)), bool(_LATIN.match(key[-1])), boundary)
+        prev_i = self._by_key.get(key)
+        if prev_i is not None:
+            prev = self._entries[prev_i]
+            if prev.rule == "literal" and (rule != "literal" or prev.term.weight >= term.weight):
+                return  # a real term wins over a variant that spells the same; the heavier duplicate wins
+        canon = key if rule == "literal" else normalize_term(term.term)
+        e = _Entry(term, key, rule, bool(_LATIN.match(key)), bool(_LATIN.match(key[-1])), boundary, canon)
         self._entries.append(e)
-        self._auto.add_word(key, (len(self._entries) - 1, len(key)))
+        idx = len(self._entries) - 1
+        self._by_key[key] = idx
+        folded = homophone_key(key) if self._homophones else key
+        self._folded.setdefault(folded, []).append(idx)
 
     def _build(self) -> None:
         literal_keys: list[str] = []
@@ -157,28 +162,31 @@ class Matcher:
             if t.kind != "literal":
                 continue
             key = normalize_term(t.term)
-            auto_boundary = len(key) <= 2 and bool(_ALL_HAN.fullmatch(key))
+            # jieba only where it decides something: short, positive, not-negligible terms (保本 in 确保本金)
+            auto_boundary = (
+                len(key) <= 2
+                and bool(_ALL_HAN.fullmatch(key))
+                and t.weight >= 0.3
+                and not is_counter(t.category)
+            )
             boundary = auto_boundary if t.boundary is None else bool(t.boundary)
             self._add(key, t, "literal", boundary)
             literal_keys.append(key)
             if _ALL_HAN.fullmatch(key) and t.weight > 0:
                 for v in pinyin_variants(key):
                     self._add(v, t, "pinyin", False)
-                if self._homo is not None and len(key) >= 3:
-                    hk = homophone_key(key)
-                    if hk not in self._homo:
-                        self._homo.add_word(hk, (t, key))
         known = set(literal_keys)
         for w in sorted(helper_words - known):
             self._add(w, Term(w, "helper", 0.0, note="combo helper"), "literal", False)
             literal_keys.append(w)
+        for folded, idxs in self._folded.items():
+            # live entries only (a replaced duplicate stays in _entries but not in _by_key)
+            live = tuple(i for i in idxs if self._by_key.get(self._entries[i].key) == i)
+            if live:
+                self._auto.add_word(folded, (len(folded), live))
         if len(self._auto) == 0:
-            self._auto.add_word("\x00\x00", (-1, 2))  # an empty automaton cannot be finalised
+            self._auto.add_word("\x00\x00", (2, ()))  # an empty automaton cannot be finalised
         self._auto.make_automaton()
-        if self._homo is not None:
-            if len(self._homo) == 0:
-                self._homo.add_word("\x00\x00", (None, ""))
-            self._homo.make_automaton()
         segment.add_words(k for k in literal_keys if _ALL_HAN.fullmatch(k))
 
     def literal_keys(self) -> list[str]:
@@ -210,34 +218,37 @@ class Matcher:
         cands: list[_Cand] = []
         entries = self._entries
         n = len(s)
-        seen: set[tuple[int, int]] = set()
-        for end, (ei, klen) in self._auto.iter(s):
-            if ei < 0:
-                continue
-            e = entries[ei]
+        # one scan over the homophone-folded text: exact keys and homophone look-alikes (薇/微) in the same pass
+        h = translate(s, self._homo_lut) if self._homo_lut is not None else s
+        for end, (klen, idxs) in self._auto.iter(h):
             ns, ne = end - klen + 1, end + 1
+            orig = s[ns:ne] if h is not s else None
+            e = None
+            homophone = False
+            for i in idxs:
+                cand = entries[i]
+                if orig is None or cand.key == orig:
+                    e = cand
+                    break
+            if e is None:  # only a homophone of a lexicon term: trust it for terms of ≥3 characters
+                for i in idxs:
+                    cand = entries[i]
+                    if cand.rule == "literal" and cand.term.weight > 0 and len(cand.key) >= 3:
+                        e, homophone = cand, True
+                        break
+                if e is None:
+                    continue
             if e.latin_head and ns > 0 and "a" <= s[ns - 1] <= "z":
                 continue
             if e.latin_tail and ne < n and "a" <= s[ne] <= "z":
                 continue
-            if e.check_boundary and segment.crosses_word(s, ns, ne):
+            if not homophone and e.check_boundary and segment.crosses_word(s, ns, ne):
                 continue
-            w = e.term.weight * (PINYIN_FACTOR if e.rule == "pinyin" else 1.0)
-            cands.append(
-                _Cand(
-                    ns, ne, e.term, normalize_term(e.term.term) if e.rule != "literal" else e.key, e.rule, w
-                )
-            )
-            seen.add((ns, ne))
-        if self._homo is not None:
-            h = s.translate(self._homo_table)
-            for end, (t, key) in self._homo.iter(h):
-                if t is None:
-                    continue
-                ns, ne = end - len(key) + 1, end + 1
-                if s[ns:ne] == key or (ns, ne) in seen:
-                    continue
-                cands.append(_Cand(ns, ne, t, key, "homophone", t.weight * HOMOPHONE_FACTOR))
+            if homophone:
+                cands.append(_Cand(ns, ne, e.term, e.canon, "homophone", e.term.weight * HOMOPHONE_FACTOR))
+            else:
+                w = e.term.weight * (PINYIN_FACTOR if e.rule == "pinyin" else 1.0)
+                cands.append(_Cand(ns, ne, e.term, e.canon, e.rule, w))
         for t, rx in self._patterns:
             for m in rx.finditer(s):
                 if m.end() > m.start():
@@ -248,28 +259,27 @@ class Matcher:
             )
             t = Term(x.label, cat, x.weight, kind="pattern", note="built-in rate/amount pattern")
             cands.append(_Cand(x.start, x.end, t, s[x.start : x.end], x.kind, x.weight, x.value))
-        if self._combos and cands:
+        if self._combos and len(cands) >= 2:
             cands.extend(self._apply_combos(cands))
         return cands
 
     def _apply_combos(self, cands: list[_Cand]) -> list[_Cand]:
         out: list[_Cand] = []
+        keys = {c.key for c in cands}
+        cats = {c.term.category for c in cands}
         for t, rule in self._combos:
-            first, rest = rule.all[0], rule.all[1:]
-            for a in cands:
-                if not first.matches(a.key, a.term.category):
-                    continue
+            # quick reject on the document's key/category sets before looking at positions
+            if not all((g.terms & keys) or (g.cats & cats) for g in rule.all):
+                continue
+            per_group = [
+                [c for c in cands if c.key in g.terms or c.term.category in g.cats] for g in rule.all
+            ]
+            first, rest = per_group[0], per_group[1:]
+            for a in first:
                 lo, hi = a.ns - rule.window, a.ne + rule.window
                 parts = [a]
-                for g in rest:
-                    found = next(
-                        (
-                            c
-                            for c in cands
-                            if c is not a and c.ns < hi and c.ne > lo and g.matches(c.key, c.term.category)
-                        ),
-                        None,
-                    )
+                for group in rest:
+                    found = next((c for c in group if c is not a and c.ns < hi and c.ne > lo), None)
                     if found is None:
                         break
                     parts.append(found)
@@ -278,7 +288,7 @@ class Matcher:
                     if any(
                         c.ns < ne + rule.window
                         and c.ne > ns - rule.window
-                        and g.matches(c.key, c.term.category)
+                        and (c.key in g.terms or c.term.category in g.cats)
                         for g in rule.none
                         for c in cands
                     ):
@@ -351,8 +361,8 @@ def _drop_contained(cands: list[_Cand]) -> list[_Cand]:
             o.ns <= c.ns
             and c.ne <= o.ne
             and not o.rule.startswith("combo:")
-            and o.term.category != "rate"
             and (o.ne - o.ns > c.ne - c.ns or o.weight >= c.weight)
+            and (o.term.category != "rate" or o.weight >= c.weight)
             for o in out
         ):
             continue

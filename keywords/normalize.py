@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{HAN}]")
 
@@ -44,9 +46,12 @@ _ALWAYS = re.compile(
 # sits between Han characters (or between a Han character and a letter/digit), so 保☆本 → 保本 but 保本。收益 keeps
 # its full stop.
 _SEPCHAR = f"[^{HAN}a-z0-9,。;:!?()、%《》【】\\[\\]{{}}]"
-_SEP = re.compile(f"(?<=[{HAN}a-z0-9]){_SEPCHAR}{{1,4}}(?=[{HAN}])|(?<=[{HAN}]){_SEPCHAR}{{1,4}}(?=[a-z0-9])")
+# Scanning for runs of separators and checking their neighbours in Python is ~3x faster than a look-behind regex.
+_SEPRUN = re.compile(f"{_SEPCHAR}+")
+_HAN_CH = re.compile(f"[{HAN}]")
+_WORD_CH = re.compile(f"[{HAN}a-z0-9]")
 # Repeated Han characters (稳稳稳赚 → 稳赚); applied identically to lexicon terms, so 天天返利 still matches itself.
-_REPEAT = re.compile(f"(?<=([{HAN}]))\\1+")
+_REPEAT = re.compile(f"([{HAN}])\\1+")
 
 
 def _opencc_chars() -> dict[str, str]:
@@ -85,6 +90,25 @@ def fold_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def fold_lut() -> np.ndarray:
+    """The fold table as a code-point lookup array: numpy ``take`` is ~2x faster than ``str.translate`` on Han text."""
+    return lut_from(fold_table())
+
+
+def lut_from(table: dict[int, str]) -> np.ndarray:
+    lut = np.arange(0x110000, dtype=np.uint32)
+    for k, v in table.items():
+        lut[k] = ord(v)
+    return lut
+
+
+def translate(text: str, lut: np.ndarray) -> str:
+    """1:1 code-point translation through ``lut`` (lone surrogates pass through untouched)."""
+    arr = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return lut[arr].tobytes().decode("utf-32-le", "surrogatepass")
+
+
 @dataclass(slots=True)
 class Normalized:
     """A normalised text plus the original index of each of its characters (``idx`` None means identity)."""
@@ -104,29 +128,50 @@ class Normalized:
         return self.orig(start), self.orig(end - 1) + 1
 
 
-def _delete(text: str, idx: list[int] | None, pattern: re.Pattern[str], keep_first: bool = False):
-    matches = list(pattern.finditer(text))
-    if not matches:
+def _sep_spans(text: str) -> list[tuple[int, int]]:
+    """Separator runs (≤4 chars) that sit between Han characters, or between Han and a letter/digit."""
+    out = []
+    n = len(text)
+    for m in _SEPRUN.finditer(text):
+        a, b = m.span()
+        if b - a > 4 or a == 0 or b >= n:
+            continue
+        left, right = text[a - 1], text[b]
+        if (_HAN_CH.match(left) and _WORD_CH.match(right)) or (_HAN_CH.match(right) and _WORD_CH.match(left)):
+            out.append((a, b))
+    return out
+
+
+def _repeat_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start() + 1, m.end()) for m in _REPEAT.finditer(text)]
+
+
+def _always_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _ALWAYS.finditer(text)]
+
+
+def _delete(text: str, idx: list[int] | None, spans: list[tuple[int, int]]):
+    if not spans:
         return text, idx
     if idx is None:
         idx = list(range(len(text)))
     pieces: list[str] = []
     pos = 0
-    for m in matches:
-        pieces.append(text[pos : m.start()])
-        pos = m.end()
+    for a, b in spans:
+        pieces.append(text[pos:a])
+        pos = b
     pieces.append(text[pos:])
-    for m in reversed(matches):
-        del idx[m.start() : m.end()]
+    for a, b in reversed(spans):
+        del idx[a:b]
     return "".join(pieces), idx
 
 
 def normalize(text: str) -> Normalized:
     """Fold and clean ``text``; see module docstring for the families handled."""
-    folded = text.translate(fold_table())
-    s, idx = _delete(folded, None, _ALWAYS)
-    s, idx = _delete(s, idx, _SEP)
-    s, idx = _delete(s, idx, _REPEAT)
+    folded = translate(text, fold_lut()) if len(text) > 24 else text.translate(fold_table())
+    s, idx = _delete(folded, None, _always_spans(folded))
+    s, idx = _delete(s, idx, _sep_spans(s))
+    s, idx = _delete(s, idx, _repeat_spans(s))
     return Normalized(s, idx, len(text))
 
 

@@ -95,9 +95,10 @@ _TERM = re.compile(
 )
 _MULTIPLE = re.compile(rf"(?:收益|回报|翻)(?P<num>{NUM})倍|(?P<num2>{NUM})倍(?:收益|回报|返还)")
 
-_TRIGGER = re.compile(
-    r"[%‰倍]|个点|百分之|息|年化|分红|起投|起购|起存|起点|回购|返租|包租|返本|退本|收益|回报"
-)
+# Cheap prefilters: each family's regex only runs when its tell-tale characters occur (most texts have none).
+_RATE_TRIGGER = re.compile(r"[%‰息厘]|个点|百分之|利率|月化|日化")
+_AMOUNT_TRIGGER = re.compile(r"起|门槛")
+_TERM_TRIGGER = re.compile(r"回购|返本|退本|还本|返租|包租|租约|全额返还|本金返还")
 
 
 def _annual_weight(annual: float) -> float:
@@ -143,10 +144,8 @@ def _period(per: str) -> str:
 
 def extract(text: str) -> list[Extract]:
     """All rate / amount / term / multiple extracts in a normalised text."""
-    if not _TRIGGER.search(text):
-        return []
     out: list[Extract] = []
-    for m in _RATE.finditer(text):
+    for m in _RATE.finditer(text) if _RATE_TRIGGER.search(text) else ():
         if m.group("per"):
             period = _period(m.group("per"))
             num, unit = (
@@ -182,7 +181,7 @@ def extract(text: str) -> list[Extract]:
                 label,
             )
         )
-    for m in _AMOUNT.finditer(text):
+    for m in _AMOUNT.finditer(text) if _AMOUNT_TRIGGER.search(text) else ():
         num = m.group("num") or m.group("num2")
         unit = m.group("unit") or m.group("unit2")
         v = cn_to_number(num)
@@ -198,13 +197,13 @@ def extract(text: str) -> list[Extract]:
                 "起投金额",
             )
         )
-    for m in _TERM.finditer(text):
+    for m in _TERM.finditer(text) if _TERM_TRIGGER.search(text) else ():
         num = m.group("num") or m.group("num2")
         unit = m.group("unit") or m.group("unit2")
         v = cn_to_number(num)
         years = None if v is None else (v if unit == "年" else v / 12.0)
         out.append(Extract("term_buyback", m.start(), m.end(), {"years": years}, 0.6, "到期回购/返本"))
-    for m in _MULTIPLE.finditer(text):
+    for m in _MULTIPLE.finditer(text) if "倍" in text else ():
         v = cn_to_number(m.group("num") or m.group("num2"))
         out.append(Extract("multiple", m.start(), m.end(), {"multiple": v}, 0.55, "倍数回报"))
     return out

@@ -107,6 +107,7 @@ class LexiconStore:
         with self._locked():
             lex = Lexicon.load_yaml(self.lex_path)
             mutate(lex)
+            change.update(change.pop("_extra", {}))  # details only known after the mutation (old weight …)
             lex.version = self._next(lex.version)
             for t in lex:
                 t.validate()
@@ -193,7 +194,7 @@ class LexiconStore:
             info.update(term=name, old_weight=t.weight, new_weight=float(weight))
             t.weight = float(weight)
 
-        return self._change(mutate, {"action": "reweight", "actor": actor, "reason": reason, **info})
+        return self._change(mutate, {"action": "reweight", "actor": actor, "reason": reason, "_extra": info})
 
     def import_csv(
         self, path: str | os.PathLike[str], *, actor: str, reason: str = "", replace: bool = False
@@ -210,7 +211,9 @@ class LexiconStore:
                         weight=float(row.get("weight") or 0.3),
                         kind=(row.get("kind") or "literal").strip(),
                         note=row.get("note") or "",
-                        provenance=row.get("provenance") or f"csv import by {actor}",
+                        provenance=row["provenance"]
+                        if row.get("provenance") is not None
+                        else f"csv import by {actor}",
                         pattern=row.get("pattern") or "",
                         boundary=_bool(row.get("boundary")),
                     ).validate()

@@ -1,6 +1,7 @@
 # Record of the hand labels (rubric v2) given to the candidates drawn by sample_candidates.py (random draw, then
 # --enriched draw); kept for provenance. Regenerate candidates with sample_candidates.py into /tmp first.
 import json
+from collections import Counter
 
 L1 = {}
 chunks1 = """
@@ -62,14 +63,16 @@ def parse(ch):
         a, b = map(int, rng.split("-"))
         codes = codes.split()
         assert len(codes) == b - a + 1, line
-        for i, c in zip(range(a, b + 1), codes):
+        for i, c in zip(range(a, b + 1), codes, strict=True):
             out[i] = c
     return out
 
 
 CODES = dict(
     zip(
-        "FALDWON", ("fundraising", "ad_law", "finance_legit", "loan_ad", "warning_news", "other_ad", "normal")
+        "FALDWON",
+        ("fundraising", "ad_law", "finance_legit", "loan_ad", "warning_news", "other_ad", "normal"),
+        strict=False,
     )
 )
 rows = []
@@ -102,6 +105,4 @@ assert not (seen & hold)
 with open("/work/main/keywords/eval/evalset.jsonl", "w", encoding="utf-8") as fh:
     for r in rows:
         fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-from collections import Counter
-
 print(len(rows), Counter(r["subtype"] for r in rows))

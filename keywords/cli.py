@@ -1,0 +1,211 @@
+"""Typer sub-commands for the keyword engine; the lead mounts ``app`` as ``adscreen keywords …``.
+
+adscreen keywords match --in IN.jsonl --out OUT.jsonl
+adscreen keywords test "保本保息，年化15%"
+adscreen keywords add 稳赚不赔 return_promise 0.7 --actor alice --reason "…"
+adscreen keywords remove|reweight|import|export|history|suggest
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .categories import CATEGORIES, label
+from .lexicon import LexiconError
+from .matcher import Matcher, TextRejected
+from .store import LexiconStore
+
+app = typer.Typer(help="关键词词库引擎：匹配、测试、增删改、导入导出、新词建议", no_args_is_help=True)
+console = Console()
+_DIR = {"value": None}
+
+
+def _default_dir() -> Path:
+    return Path(os.environ.get("ADSCREEN_LEXICON_DIR", "var/lexicon"))
+
+
+@app.callback()
+def main(
+    lexicon_dir: Path = typer.Option(
+        None, "--lexicon-dir", help="live lexicon directory (env ADSCREEN_LEXICON_DIR)"
+    ),
+) -> None:
+    _DIR["value"] = lexicon_dir or _default_dir()
+
+
+def _store() -> LexiconStore:
+    return LexiconStore(_DIR["value"] or _default_dir())
+
+
+def _fail(msg: str) -> None:
+    console.print(f"[red]{msg}[/red]")
+    raise typer.Exit(1)
+
+
+@app.command("match")
+def match_cmd(
+    inp: Path = typer.Option(..., "--in", help="JSON lines with id and text ('-' = stdin)"),
+    out: Path = typer.Option(..., "--out", help="JSON lines with id, keyword_score, hits ('-' = stdout)"),
+) -> None:
+    """Match every record; bad records are reported with an error field instead of stopping the run."""
+    m = Matcher(_store().load())
+    src = sys.stdin if str(inp) == "-" else inp.open(encoding="utf-8")
+    dst = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")
+    n = errors = 0
+    try:
+        for lineno, line in enumerate(src, start=1):
+            if not line.strip():
+                continue
+            rec = None
+            try:
+                rec = json.loads(line)
+                r = m.match(rec.get("text") or "")
+                row = {
+                    "id": rec.get("id"),
+                    "keyword_score": r.score,
+                    "hits": [h.to_dict() for h in r.hits],
+                    "explanation": r.explanation,
+                    "lexicon_version": r.lexicon_version,
+                }
+            except (json.JSONDecodeError, TextRejected, AttributeError) as exc:
+                errors += 1
+                row = {
+                    "id": rec.get("id") if isinstance(rec, dict) else None,
+                    "line": lineno,
+                    "error": str(exc),
+                }
+            dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    finally:
+        if dst is not sys.stdout:
+            dst.close()
+    Console(stderr=True).print(f"matched {n} records ({errors} errors), lexicon {m.version}")
+
+
+@app.command("test")
+def test_cmd(text: str = typer.Argument(..., help="text to explain")) -> None:
+    """Explain one text: highlighted spans, hit table and the one-line explanation."""
+    m = Matcher(_store().load())
+    try:
+        r = m.match(text)
+    except TextRejected as exc:
+        _fail(str(exc))
+        return
+    styled = Text(text)
+    for h in r.hits:
+        styled.stylize("bold white on green" if h.counter else "bold white on red", h.start, h.end)
+    console.print(styled)
+    table = Table("原文", "词条", "类别", "权重", "规则", "归一化")
+    for h in r.hits:
+        table.add_row(
+            text[h.start : h.end],
+            h.term,
+            label(h.category) + ("（反证）" if h.counter else ""),
+            f"{h.weight:.2f}",
+            h.rule,
+            h.normalized,
+        )
+    console.print(table)
+    console.print(f"[bold]得分 {r.score:.2f}[/bold]  {r.explanation}  (词库 {r.lexicon_version})")
+
+
+@app.command("add")
+def add_cmd(
+    term: str,
+    category: str = typer.Argument(..., help="one of: " + ", ".join(CATEGORIES)),
+    weight: float = typer.Argument(0.5),
+    kind: str = typer.Option("literal", help="literal | pattern | combo"),
+    pattern: str = typer.Option("", help="regex (pattern) or expression (combo)"),
+    note: str = typer.Option(""),
+    actor: str = typer.Option(..., help="who makes the change"),
+    reason: str = typer.Option("", help="why"),
+) -> None:
+    try:
+        v = _store().add_term(term, category, weight, kind, note, actor=actor, reason=reason, pattern=pattern)
+    except LexiconError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"added {term!r} → version {v}")
+
+
+@app.command("remove")
+def remove_cmd(term: str, actor: str = typer.Option(...), reason: str = typer.Option("")) -> None:
+    try:
+        v = _store().remove_term(term, actor=actor, reason=reason)
+    except (LexiconError, KeyError) as exc:
+        _fail(f"cannot remove {term!r}: {exc}")
+        return
+    console.print(f"removed {term!r} → version {v}")
+
+
+@app.command("reweight")
+def reweight_cmd(
+    term: str, weight: float, actor: str = typer.Option(...), reason: str = typer.Option("")
+) -> None:
+    try:
+        v = _store().reweight(term, weight, actor=actor, reason=reason)
+    except (LexiconError, KeyError) as exc:
+        _fail(f"cannot reweight {term!r}: {exc}")
+        return
+    console.print(f"reweighted {term!r} → version {v}")
+
+
+@app.command("import")
+def import_cmd(
+    path: Path,
+    actor: str = typer.Option(...),
+    reason: str = typer.Option(""),
+    replace: bool = typer.Option(False, help="make the CSV the whole lexicon"),
+) -> None:
+    try:
+        v = _store().import_csv(path, actor=actor, reason=reason, replace=replace)
+    except (LexiconError, OSError) as exc:
+        _fail(str(exc))
+        return
+    console.print(f"imported {path} → version {v}")
+
+
+@app.command("export")
+def export_cmd(path: Path) -> None:
+    n = _store().export_csv(path)
+    console.print(f"exported {n} terms to {path}")
+
+
+@app.command("history")
+def history_cmd(limit: int = typer.Option(20)) -> None:
+    for e in _store().history()[-limit:]:
+        console.print(json.dumps(e, ensure_ascii=False))
+
+
+@app.command("suggest")
+def suggest_cmd(
+    confirmed: Path = typer.Option(..., help="JSON lines (text) of confirmed fundraising texts"),
+    dismissed: Path = typer.Option(..., help="JSON lines (text) of dismissed texts"),
+    top_k: int = typer.Option(30),
+) -> None:
+    from .suggest import suggest_terms
+
+    def texts(p: Path) -> list[str]:
+        return [
+            json.loads(x).get("text", "") for x in p.read_text(encoding="utf-8").splitlines() if x.strip()
+        ]
+
+    rows = suggest_terms(texts(confirmed), texts(dismissed), _store().load(), top_k=top_k)
+    table = Table("候选词", "z", "确认", "驳回", "例句")
+    for d in rows:
+        table.add_row(
+            d["term"], f"{d['score']:.2f}", str(d["confirmed"]), str(d["dismissed"]), d["example"][:40]
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

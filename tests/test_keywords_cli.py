@@ -1,0 +1,59 @@
+"""CLI sub-commands (mounted by the lead as `adscreen keywords …`)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from keywords.cli import app
+
+runner = CliRunner()
+
+
+def run(tmp_path, *args):
+    res = runner.invoke(app, ["--lexicon-dir", str(tmp_path / "lex"), *args])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_match_jsonl(tmp_path):
+    inp = tmp_path / "in.jsonl"
+    out = tmp_path / "out.jsonl"
+    inp.write_text(
+        json.dumps({"id": "a", "text": "保本保息，年化15%"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "b", "text": "今天天气不错"}, ensure_ascii=False)
+        + "\nnot json\n",
+        encoding="utf-8",
+    )
+    run(tmp_path, "match", "--in", str(inp), "--out", str(out))
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["id"] == "a" and rows[0]["keyword_score"] > 0.5 and rows[0]["hits"]
+    assert rows[1]["keyword_score"] == 0.0 and rows[1]["hits"] == []
+    assert "error" in rows[2] and rows[2]["id"] is None
+
+
+def test_test_command_explains(tmp_path):
+    res = run(tmp_path, "test", "穩賺不賠，年化15%")
+    assert "稳赚不赔" in res.output and "得分" in res.output
+
+
+def test_add_remove_export_import(tmp_path):
+    run(tmp_path, "add", "金蛋蛋计划", "fund_scheme", "0.8", "--actor", "alice", "--reason", "new")
+    res = run(tmp_path, "test", "金蛋蛋计划")
+    assert "金蛋蛋计划" in res.output
+    csv_path = tmp_path / "lex.csv"
+    run(tmp_path, "export", str(csv_path))
+    assert "金蛋蛋计划" in csv_path.read_text(encoding="utf-8")
+    run(tmp_path, "remove", "金蛋蛋计划", "--actor", "bob", "--reason", "dup")
+    run(tmp_path, "import", str(csv_path), "--actor", "carol")
+    hist = run(tmp_path, "history").output
+    assert "carol" in hist and "bob" in hist
+
+
+def test_bad_category_is_an_error(tmp_path):
+    res = runner.invoke(
+        app, ["--lexicon-dir", str(tmp_path / "lex"), "add", "x词", "nope", "0.5", "--actor", "a"]
+    )
+    assert res.exit_code == 1 and "unknown category" in res.output

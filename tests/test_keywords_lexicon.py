@@ -1,0 +1,38 @@
+"""Seed lexicon sanity and term suggestions."""
+
+from __future__ import annotations
+
+from keywords import Lexicon, categories
+from keywords.suggest import suggest_terms
+
+
+def test_seed_has_300_plus_terms_across_all_categories():
+    lex = Lexicon.bundled()
+    assert len(lex) >= 300
+    counts = lex.counts()
+    for name, cat in categories.CATEGORIES.items():
+        if not cat.hidden and name != "rate":  # rates come from the built-in parser (keywords/rates.py)
+            assert counts.get(name, 0) >= 1, name
+    assert sum(counts[c] for c in categories.COUNTER_CATEGORIES) >= 50
+    assert all(t.provenance for t in lex), "every seed term says where it came from"
+
+
+def test_categories_have_chinese_labels():
+    assert categories.label("return_promise") == "收益承诺"
+    assert categories.is_counter("warning_news") and not categories.is_counter("property")
+
+
+def test_suggest_finds_planted_term_and_skips_known():
+    confirmed = [f"金鹅宝计划第{i}期开始，每天返现，稳赚不赔" for i in range(8)]
+    dismissed = [f"今天第{i}期新闻：天气晴，股市平稳" for i in range(12)]
+    out = suggest_terms(confirmed, dismissed, Lexicon.bundled(), top_k=10)
+    terms = [d["term"] for d in out]
+    assert any("金鹅宝" in t for t in terms[:3]), terms
+    assert "稳赚不赔" not in terms  # already in the lexicon
+    assert all(d["confirmed"] >= 2 and d["score"] > 0 for d in out)
+
+
+def test_suggest_folds_evasion_variants():
+    confirmed = ["金鹅宝計劃，躺赚", "金☆蛋蛋计划，躺赚", "金鹅宝计划 躺赚"]
+    out = suggest_terms(confirmed, ["普通新闻"] * 5, None, top_k=5)
+    assert max(d["confirmed"] for d in out if "金鹅宝" in d["term"]) == 3
