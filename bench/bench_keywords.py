@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 import ahocorasick
 

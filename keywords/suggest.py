@@ -16,7 +16,7 @@ from .lexicon import Lexicon
 from .normalize import normalize, normalize_term
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
-_STOP = set("的了是在和有我你他她它们这那就也都而及与或被把让给对从为以于")
+_STOP = set("的了是在和有我你他她它们这那就也都而及与或被把让给对从为以于第个")
 
 
 def _features(text: str, ngram: tuple[int, int]) -> set[str]:
@@ -44,7 +44,7 @@ def suggest_terms(
     lexicon: Lexicon | None = None,
     top_k: int = 50,
     min_count: int = 2,
-    ngram: tuple[int, int] = (2, 4),
+    ngram: tuple[int, int] = (2, 6),
     prior: float = 0.5,
 ) -> list[dict]:
     """Return up to ``top_k`` dicts {term, score, confirmed, dismissed, example} for terms typical of ``confirmed``.

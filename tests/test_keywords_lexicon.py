@@ -33,6 +33,6 @@ def test_suggest_finds_planted_term_and_skips_known():
 
 
 def test_suggest_folds_evasion_variants():
-    confirmed = ["金鹅宝計劃，躺赚", "金☆蛋蛋计划，躺赚", "金鹅宝计划 躺赚"]
+    confirmed = ["金鹅宝計劃，躺赚", "金☆鹅宝计划，躺赚", "金鹅宝计划 躺赚"]
     out = suggest_terms(confirmed, ["普通新闻"] * 5, None, top_k=5)
     assert max(d["confirmed"] for d in out if "金鹅宝" in d["term"]) == 3
