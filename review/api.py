@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from review import dashboard, lexicon, referral
-from review.cases import age_text, case_json, decide_with_group, load_case
+from review.cases import age_text, case_json, decide_case, load_case
 from review.deps import (
     ADMIN,
     ANY_ROLE,
@@ -192,9 +192,8 @@ def api_decide(
     session: Session = Depends(db),
 ) -> dict[str, Any]:
     ttl = request.app.state.ttl
-    queue.claim(session, flag_id, user.username, ttl)
-    decided = decide_with_group(
-        session, flag_id, user.username, body.action, body.reason, body.note, ttl, body.whole_group
+    decided = decide_case(
+        session, flag_id, user.username, user.role, body.action, body.reason, body.note, ttl, body.whole_group
     )
     session.commit()
     return {"decided": decided, "status": session.get(Flag, flag_id).status}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,8 @@ from store.db import sessionmaker_for
 from store.queue import QueueError
 
 HERE = Path(__file__).parent
+DEFAULT_SECRET = "change-me-in-production"
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "adscreen_session"
 SESSION_MAX_AGE = 8 * 3600
 
@@ -48,6 +51,8 @@ def create_app(database_url: str | None = None, lexicon_dir: str | Path | None =
 
     settings = get_settings()
     url = database_url or settings.database_url
+    if settings.secret_key == DEFAULT_SECRET and not url.startswith("sqlite"):
+        log.warning("ADSCREEN_SECRET_KEY is the default: session cookies can be forged; set a random secret")
     app = FastAPI(
         title="adscreen 审核台 API",
         version="1",

@@ -140,6 +140,35 @@ def decide_with_group(
     return decided
 
 
+def decide_case(
+    session: Session,
+    flag_id: int,
+    username: str,
+    role: str,
+    action: str,
+    reason: str | None,
+    note: str,
+    ttl_seconds: int,
+    whole_group: bool,
+) -> list[int]:
+    """The decision entry point of pages and API.
+
+    An escalated case goes to an admin, who decides it without a claim (an escalation is a request for a
+    senior decision); every other case is claimed by the reviewer first (a no-op when already theirs).
+    """
+    flag = session.get(Flag, flag_id)
+    if (
+        flag is not None
+        and flag.status == FlagStatus.ESCALATED.value
+        and role == "admin"
+        and action != "escalate"
+    ):
+        queue.decide(session, flag_id, username, action, reason, note, require_claim=False)
+        return [flag_id]
+    queue.claim(session, flag_id, username, ttl_seconds)
+    return decide_with_group(session, flag_id, username, action, reason, note, ttl_seconds, whole_group)
+
+
 def age_text(since: datetime | None, now: datetime | None = None) -> str:
     """'3天5小时' style ageing for the queue."""
     if since is None:

@@ -17,7 +17,7 @@ from review.cases import (
     DISMISS_REASONS,
     LEVEL_LABELS,
     age_text,
-    decide_with_group,
+    decide_case,
     is_claimable_by,
     load_case,
 )
@@ -62,7 +62,9 @@ def client_ip(request: Request) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request) -> HTMLResponse:
+def login_form(request: Request) -> Response:
+    if isinstance(request.session.get("uid"), int):
+        return redirect("/")
     return render(request, "login.html", None)
 
 
@@ -194,7 +196,8 @@ def case_page(
         user,
         v=view,
         highlighted=highlight(view.document.text, view.verdict.hits),
-        claimable=is_claimable_by(view.flag, user.username),
+        claimable=is_claimable_by(view.flag, user.username)
+        or (view.flag.status == "escalated" and user.role == "admin"),
         mine=view.flag.status == "claimed" and view.flag.assignee == user.username,
         can_decide=user.role in ("inspector", "admin"),
         dismiss_reasons=DISMISS_REASONS,
@@ -236,9 +239,16 @@ def case_decide(
     session: Session = Depends(db),
 ) -> Response:
     ttl = request.app.state.ttl
-    queue.claim(session, flag_id, user.username, ttl)  # no-op when already ours; refuses another's claim
-    decided = decide_with_group(
-        session, flag_id, user.username, action, reason or None, note[:2000], ttl, whole_group == "1"
+    decided = decide_case(
+        session,
+        flag_id,
+        user.username,
+        user.role,
+        action,
+        reason or None,
+        note[:2000],
+        ttl,
+        whole_group == "1",
     )
     session.commit()
     extra = f"（含 {len(decided) - 1} 条近似重复）" if len(decided) > 1 else ""

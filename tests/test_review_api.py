@@ -687,3 +687,18 @@ def test_admin_audit_log(env):
     assert [e["actor"] for e in c.get("/api/v1/audit?actor=admin").json()][:1] == ["admin"]
     html = c.get("/audit?entity=flag").text
     assert "flag.escalate" in html and "<b>上报</b>" not in html
+
+
+def test_escalated_case_is_decided_by_an_admin(env):
+    insp, _ = api_client(env["app"], "insp")
+    admin, _ = api_client(env["app"], "admin")
+    fid = env["ids"][0]
+    insp.post(f"/api/v1/cases/{fid}/decision", json={"action": "escalate", "note": "拿不准"})
+    assert insp.post(f"/api/v1/cases/{fid}/decision", json={"action": "confirm"}).status_code == 409
+    assert "已上报" in admin.get(f"/cases/{fid}").text
+    r = admin.post(f"/api/v1/cases/{fid}/decision", json={"action": "confirm", "note": "确认"})
+    assert r.status_code == 200 and r.json()["status"] == "confirmed"
+    assert [d["action"] for d in admin.get(f"/api/v1/cases/{fid}").json()["decisions"]] == [
+        "escalate",
+        "confirm",
+    ]
