@@ -26,6 +26,7 @@ from .variants import homophone_key, homophone_table, pinyin_variants
 FLAG_THRESHOLD = 0.5
 HOMOPHONE_FACTOR = 0.8
 PINYIN_FACTOR = 0.9
+REPEAT_BOOST = 0.3
 _LATIN = re.compile(r"[a-z]")
 _ALL_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
@@ -106,7 +107,7 @@ class Matcher:
         *,
         max_chars: int = 1_000_000,
         oversize: str = "reject",
-        counter_window: int = 80,
+        counter_window: int = 150,
         min_discount: float = 0.05,
         homophones: bool = True,
     ) -> None:
@@ -307,21 +308,36 @@ class Matcher:
         neg = [c for c in cands if c.weight > 0 and is_counter(c.term.category)]
         pos = _drop_contained(pos)
         neg = _drop_contained(neg)
+        # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
+        neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]
         hits: list[Hit] = []
-        keep = 1.0
+        # each distinct term counts once, with a mild boost for repetition (比特币 ×5 is not five pieces of evidence,
+        # but an advertorial that repeats 理财平台 is more of a pitch than a passing mention)
+        best: dict[str, float] = {}
+        count: dict[str, int] = {}
         for c in pos:
             factor = 1.0
+            seen: set[str] = set()
             for k in neg:
+                if k.term.term in seen:
+                    continue
                 gap = max(k.ns - c.ne, c.ns - k.ne, 0)
                 if gap <= self.counter_window:
                     factor *= 1.0 - k.weight
+                    seen.add(k.term.term)
             factor = max(factor, self.min_discount)
             w = round(c.weight * factor, 4)
-            keep *= 1.0 - w
+            key = "rate" if c.rule == "rate" else c.term.term  # many quoted rates are one kind of evidence
+            if w > best.get(key, 0.0):
+                best[key] = w
+            count[key] = count.get(key, 0) + 1
             os_, oe = norm.span(c.ns, c.ne)
             hits.append(
                 Hit(c.term.term, c.term.category, w, os_, oe, s[c.ns : c.ne], c.rule, c.term.weight, c.value)
             )
+        keep = 1.0
+        for key, w in best.items():
+            keep *= (1.0 - w) ** (1.0 + REPEAT_BOOST * (min(count[key], 4) - 1))
         for k in neg:
             os_, oe = norm.span(k.ns, k.ne)
             hits.append(
