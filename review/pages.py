@@ -404,6 +404,22 @@ def lexicon_page(
     )
 
 
+@router.post("/lexicon/propose")
+def lexicon_propose(
+    request: Request,
+    term: str = Form(...),
+    category: str = Form(...),
+    weight: float = Form(...),
+    note: str = Form("候选词挖掘"),
+    user: User = Depends(PROPOSER),
+    session: Session = Depends(db),
+) -> Response:
+    proposal = lexicon.propose(session, term, category, weight, note, user.username, None)
+    session.commit()
+    flash(request, f"已提交词条提议 #{proposal.id}「{proposal.term}」")
+    return redirect("/lexicon")
+
+
 @router.post("/lexicon/proposals/{proposal_id}/{verb}")
 def lexicon_decide(
     request: Request,

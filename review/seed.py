@@ -20,29 +20,31 @@ SAMPLES = [
     ("某某理财：新手专享年化15%，零风险，稳赚不赔，随存随取", "return_promise", 0.66, "medium"),
     ("合作社入股分红，每年固定分红10%，面向全社会募集", "coop", 0.58, "medium"),
 ]
-TERMS = [
-    "年化收益",
-    "保本保息",
-    "售后包租",
-    "回购",
-    "平台币",
-    "邀请好友",
-    "年化15%",
-    "零风险",
-    "稳赚不赔",
-    "入股分红",
-]
+TERMS = {
+    "年化收益": "rate",
+    "保本保息": "return_promise",
+    "售后包租": "property",
+    "回购": "property",
+    "平台币": "crypto",
+    "邀请好友": "recruitment",
+    "推荐好友": "recruitment",
+    "年化15%": "rate",
+    "零风险": "return_promise",
+    "稳赚不赔": "return_promise",
+    "入股分红": "coop",
+    "面向全社会募集": "solicit",
+}
 
 
-def hits_for(text: str, category: str) -> list[dict[str, Any]]:
+def hits_for(text: str) -> list[dict[str, Any]]:
     out = []
-    for term in TERMS:
+    for term, term_category in TERMS.items():
         start = text.find(term)
         if start >= 0:
             out.append(
                 {
                     "term": term,
-                    "category": category,
+                    "category": term_category,
                     "weight": 0.6,
                     "start": start,
                     "end": start + len(term),
@@ -100,7 +102,7 @@ def add_case(
             detector_versions="lex:v1+clf:v1",
             keyword_score=min(score + 0.05, 1.0),
             classifier_prob=score,
-            hits=hits if hits is not None else hits_for(text, category),
+            hits=hits if hits is not None else hits_for(text),
             explanation="命中回报承诺类词条；模型判定为集资宣传",
             detectors=["keywords", "classifier"],
             category=category,

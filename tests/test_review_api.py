@@ -77,6 +77,7 @@ ROLE_RULES = [
     ("POST", "/cases/{id}/claim", {"inspector"}),
     ("POST", "/referrals/export", {"inspector"}),
     ("GET", "/audit", set()),
+    ("POST", "/lexicon/propose", {"inspector", "lexicon_editor"}),
     ("GET", "/api/v1/audit", set()),
 ]
 
@@ -345,7 +346,7 @@ def test_case_json_has_evidence_and_history(env):
 def test_case_page_highlights_hits(env):
     c, _ = api_client(env["app"], "insp")
     html = c.get(f"/cases/{env['ids'][0]}").text
-    assert re.search(r'<mark class="hl hl-pension" title="[^"]*">保本保息</mark>', html)
+    assert re.search(r'<mark class="hl hl-return_promise" title="[^"]*">保本保息</mark>', html)
     assert 'sandbox=""' in html and f'src="/cases/{env["ids"][0]}/snapshot"' in html
 
 
@@ -600,7 +601,18 @@ def test_suggestions_route(env, monkeypatch):
     assert editor.get("/api/v1/lexicon/suggestions?top_k=5").json() == [{"term": "保本", "score": 2.0}]
     confirmed, dismissed, top_k = calls[-1]
     assert len(confirmed) == 1 and "养老公寓" in confirmed[0] and len(dismissed) == 1 and top_k == 5
-    assert "保本" in editor.get("/lexicon?suggest=1").text
+    page = editor.get("/lexicon?suggest=1").text
+    assert "<b>保本</b>" in page and 'action="/lexicon/propose"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = editor.post(
+        "/lexicon/propose",
+        data={"csrf_token": token, "term": "保本", "category": "return_promise", "weight": "0.4"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert [
+        (p["term"], p["flag_id"], p["proposed_by"]) for p in editor.get("/api/v1/lexicon/proposals").json()
+    ] == [("保本", None, "editor")]
 
 
 # --- dashboard and docs -----------------------------------------------------------------------------------

@@ -180,6 +180,10 @@ def test_login_queue_case_confirm_export(server, browser, shots):
                    el.dispatchEvent(new MouseEvent('mouseup', {bubbles: true})); }"""
     )
     assert page.input_value("#propose-term") == "养老公寓"
+    page.select_option("#propose-form select[name=category]", "pension")
+    page.click("#propose-form button[type=submit]")
+    page.wait_for_url(f"{base}/cases/{ids[0]}")
+    assert "养老公寓" in page.locator(".flash").inner_text()
 
     page.fill("textarea[name=note]", "典型养老集资")
     page.locator("body").click(position={"x": 5, "y": 5})
@@ -201,6 +205,10 @@ def test_login_queue_case_confirm_export(server, browser, shots):
     assert "referrals.xlsx" in names and any(n.startswith("cases/ADS-") for n in names)
     with session_scope(server["url"]) as s:
         assert s.get(Flag, ids[0]).status == "referred" and s.get(Flag, ids[1]).status == "dismissed"
+
+    page.goto(f"{base}/lexicon")
+    assert "养老公寓" in page.locator("table.queue").first.inner_text()
+    page.screenshot(path=str(shots / "lexicon.png"), full_page=False)
 
     with session_scope(server["url"]) as s:
         seed_history(s)  # a month of backdated flags and decisions for the charts
