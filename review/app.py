@@ -61,6 +61,7 @@ def create_app(database_url: str | None = None, lexicon_dir: str | Path | None =
         openapi_url=None,  # served behind login at /api/v1/openapi.json
     )
     app.state.sessionmaker = sessionmaker_for(url)
+    app.state.secret = settings.secret_key
     app.state.templates = make_templates()
     app.state.ttl = settings.claim_ttl_seconds
     app.state.lexicon_dir = Path(

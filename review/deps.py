@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from review.security import csrf_matches, new_csrf_token
+from review.security import csrf_matches, new_csrf_token, password_stamp
 from review.users import has_role
 from store.models import User
 
@@ -52,7 +52,13 @@ def current_user(request: Request, session: Session = Depends(db)) -> User:
     if not isinstance(uid, int):
         raise NotAuthenticated()
     user = session.get(User, uid)
-    if user is None or not user.active or request.session.get("pw") != user.password_hash[-16:]:
+    if (
+        user is None
+        or not user.active
+        or not csrf_matches(
+            request.session.get("pw"), password_stamp(user.password_hash, request.app.state.secret)
+        )
+    ):
         request.session.clear()
         raise NotAuthenticated()
     # A plain copy for error pages, which render after the request's session has been rolled back.

@@ -23,7 +23,14 @@ from review.cases import (
 )
 from review.deps import ADMIN, ANY_ROLE, EDITOR, INSPECTOR, csrf_protect, csrf_token, db, require
 from review.highlight import highlight
-from review.security import EVIDENCE_CSP, SNAPSHOT_CSP, login_blocked, new_csrf_token, record_login
+from review.security import (
+    EVIDENCE_CSP,
+    SNAPSHOT_CSP,
+    login_blocked,
+    new_csrf_token,
+    password_stamp,
+    record_login,
+)
 from review.users import authenticate
 from store import audit, queue
 from store.documents import snapshot
@@ -92,7 +99,8 @@ def login(
 def start_session(request: Request, user: User) -> None:
     """A fresh session (new CSRF token) at login: no fixation of a token handed out before."""
     request.session.clear()
-    request.session.update(uid=user.id, pw=user.password_hash[-16:], csrf=new_csrf_token())
+    stamp = password_stamp(user.password_hash, request.app.state.secret)
+    request.session.update(uid=user.id, pw=stamp, csrf=new_csrf_token())
 
 
 @router.post("/logout")

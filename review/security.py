@@ -40,6 +40,11 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def password_stamp(password_hash: str, secret: str) -> str:
+    """Kept in the session so that a password change ends every session, without putting hash bytes in a cookie."""
+    return hmac.new(secret.encode(), password_hash.encode(), "sha256").hexdigest()[:24]
+
+
 def csrf_matches(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
 

@@ -714,3 +714,20 @@ def test_escalated_case_is_decided_by_an_admin(env):
         "escalate",
         "confirm",
     ]
+
+
+def test_password_change_ends_sessions_and_cookie_holds_no_hash(env):
+    import base64
+    import json
+
+    from review.users import hash_password
+    from store.models import User
+
+    c, _ = api_client(env["app"], "insp")
+    raw = c.cookies["adscreen_session"].split(".")[0]
+    data = json.loads(base64.b64decode(raw + "=" * (-len(raw) % 4)))
+    with session_scope(env["url"]) as s:
+        user = s.query(User).filter_by(username="insp").one()
+        assert data["uid"] == user.id and data["pw"] not in user.password_hash
+        user.password_hash = hash_password("a-new-password")
+    assert c.get("/api/v1/auth/me").status_code == 401
