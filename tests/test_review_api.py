@@ -444,7 +444,7 @@ def test_referral_export_package_and_status(env):
 
     c, _ = api_client(env["app"], "insp")
     with session_scope(env["url"]) as s:
-        evil = add_case(s, 200, '=HYPERLINK("http://evil")年化收益20%', title="=cmd|' /C calc'!A0").id
+        evil = add_case(s, 200, '=HYPERLINK("http://evil")年化收益20%\x0b\x01', title="=cmd|' /C calc'!A0").id
     for fid in (env["ids"][0], env["ids"][1], evil):
         _confirm(c, fid)
     records = c.get("/api/v1/referrals").json()
