@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -52,6 +53,7 @@ def texts(n: int, seed: int = 1) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     docs = texts(args.n)
     lex = Lexicon.bundled()
@@ -66,21 +68,31 @@ def main() -> None:
     for d in docs[:500]:  # warm caches (jieba windows) the way a long-running worker would be
         m.match(d)
 
-    t0 = time.perf_counter()
-    nb = 0
-    for d in docs:
-        for _ in bare.iter(d):
-            nb += 1
-    t_bare = time.perf_counter() - t0
+    def run_bare() -> tuple[float, int]:
+        t0 = time.perf_counter()
+        nb = 0
+        for d in docs:
+            for _ in bare.iter(d):
+                nb += 1
+        return time.perf_counter() - t0, nb
 
-    t0 = time.perf_counter()
-    nf = 0
-    flagged = 0
-    for d in docs:
-        r = m.match(d)
-        nf += len(r.hits)
-        flagged += r.score >= 0.5
-    t_full = time.perf_counter() - t0
+    def run_full() -> tuple[float, int, int]:
+        t0 = time.perf_counter()
+        nf = flagged = 0
+        for d in docs:
+            r = m.match(d)
+            nf += len(r.hits)
+            flagged += r.score >= 0.5
+        return time.perf_counter() - t0, nf, flagged
+
+    # interleaved rounds, best of each: the 2-core dev box is shared, so single timings swing by ±30 %
+    bares, fulls = [], []
+    for _ in range(args.rounds):
+        bares.append(run_bare())
+        fulls.append(run_full())
+    t_bare, nb = min(bares)
+    t_full, nf, flagged = min(fulls)
+    cpu = time.process_time()
 
     n = len(docs)
     print(
@@ -89,7 +101,9 @@ def main() -> None:
     )
     print(f"bare pyahocorasick scan : {n / t_bare:>10,.0f} docs/s  ({nb} raw hits)")
     print(f"full matcher            : {n / t_full:>10,.0f} docs/s  ({nf} hits, {flagged} flagged ≥0.5)")
-    print(f"full / bare             : {t_bare / t_full:.2f}")
+    print(f"full / bare             : {t_bare / t_full:.2f}   (best of {args.rounds} interleaved rounds each)")
+    print(f"median full matcher     : {n / sorted(f[0] for f in fulls)[len(fulls) // 2]:>10,.0f} docs/s; "
+          f"process CPU {cpu:.1f}s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

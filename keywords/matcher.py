@@ -58,9 +58,16 @@ class Hit:
 class MatchResult:
     hits: list[Hit] = field(default_factory=list)
     score: float = 0.0
-    explanation: str = "未命中关键词"
     lexicon_version: str = ""
     truncated: bool = False
+    _explanation: str | None = None
+
+    @property
+    def explanation(self) -> str:
+        """One line of Chinese; built on first access (most screening calls only read score and hits)."""
+        if self._explanation is None:
+            self._explanation = explain(self.hits, self.score)
+        return self._explanation
 
     @property
     def flagged(self) -> bool:
@@ -211,6 +218,8 @@ class Matcher:
             return MatchResult(lexicon_version=self.version)
         norm = normalize(text)
         cands = self._scan(norm.text)
+        if not cands:
+            return MatchResult(lexicon_version=self.version, truncated=truncated)
         result = self._finish(norm, cands)
         result.truncated = truncated
         return result
@@ -356,7 +365,7 @@ class Matcher:
             )
         hits.sort(key=lambda h: (h.start, -h.end))
         score = round(min(max(1.0 - keep, 0.0), 1.0), 4)
-        return MatchResult(hits, score, explain(hits, score), self.version)
+        return MatchResult(hits, score, self.version)
 
 
 def _drop_contained(cands: list[_Cand]) -> list[_Cand]:

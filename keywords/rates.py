@@ -96,7 +96,7 @@ _TERM = re.compile(
 _MULTIPLE = re.compile(rf"(?:收益|回报|翻)(?P<num>{NUM})倍|(?P<num2>{NUM})倍(?:收益|回报|返还)")
 
 # Cheap prefilters: each family's regex only runs when its tell-tale characters occur (most texts have none).
-_RATE_TRIGGER = re.compile(r"[%‰息厘]|个点|百分之|利率|月化|日化")
+_RATE_TRIGGER = re.compile(r"[%‰厘]|个点|百分之|[年月日]息|利率|月化|日化")
 _AMOUNT_TRIGGER = re.compile(r"起|门槛")
 _TERM_TRIGGER = re.compile(r"回购|返本|退本|还本|返租|包租|租约|全额返还|本金返还")
 
