@@ -101,9 +101,13 @@ def main() -> None:
     )
     print(f"bare pyahocorasick scan : {n / t_bare:>10,.0f} docs/s  ({nb} raw hits)")
     print(f"full matcher            : {n / t_full:>10,.0f} docs/s  ({nf} hits, {flagged} flagged ≥0.5)")
-    print(f"full / bare             : {t_bare / t_full:.2f}   (best of {args.rounds} interleaved rounds each)")
-    print(f"median full matcher     : {n / sorted(f[0] for f in fulls)[len(fulls) // 2]:>10,.0f} docs/s; "
-          f"process CPU {cpu:.1f}s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"full / bare             : {t_bare / t_full:.2f}   (best of {args.rounds} interleaved rounds each)"
+    )
+    print(
+        f"median full matcher     : {n / sorted(f[0] for f in fulls)[len(fulls) // 2]:>10,.0f} docs/s; "
+        f"process CPU {cpu:.1f}s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":
