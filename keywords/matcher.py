@@ -300,7 +300,7 @@ class Matcher:
         cats = {c.term.category for c in cands}
         for t, rule in self._combos:
             # quick reject on the document's key/category sets before looking at positions
-            if not all((g.terms & keys) or (g.cats & cats) for g in rule.all):
+            if not all(not g.terms.isdisjoint(keys) or not g.cats.isdisjoint(cats) for g in rule.all):
                 continue
             per_group = [
                 [c for c in cands if c.key in g.terms or c.term.category in g.cats] for g in rule.all
