@@ -5,6 +5,9 @@ warnings (集资, 拉人头, 高息 …). We down-weight a positive term whose d
 counter-evidence term that mostly occurs in real pitches. Only the train split is read; evaluate on dev/test.
 
     .venv/bin/python -m keywords.eval.tune_weights [--apply] [--min-support 6]
+
+History: applied once to the seed lexicon (86 weights changed); terms added later by hand were not re-tuned.
+Running it again re-reads the current lexicon, so its proposals now differ from that first run.
 """
 
 from __future__ import annotations
