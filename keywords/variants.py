@@ -20,20 +20,27 @@ def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
-def pinyin_variants(term: str, max_keys: int = 120) -> list[str]:
+def pinyin_variants(term: str, max_keys: int = 160) -> list[str]:
     """Forms of a (normalised, all-Han) term with some characters replaced by pinyin or initials: bao本, 稳zhuan,
-    bb保息. Initials are only used in terms of ≥3 characters and never ``x`` (it collides with digit masks)."""
+    bb保息. Initials are only used in terms of ≥3 characters, ``x`` only in ≥4 (it collides with digit masks)."""
     n = len(term)
     if n < 2 or not all(_is_han(c) for c in term):
         return []
     full = lazy_pinyin(term, style=Style.NORMAL, errors="ignore")
     if len(full) != n:
         return []
+    # polyphones: the reading in context (还本 → huan) and the character's default reading (还 → hai), since an
+    # evader typing one character at a time gets the latter
+    single = [lazy_pinyin(ch, style=Style.NORMAL, errors="ignore") for ch in term]
     opts: list[list[str]] = []
-    for ch, py in zip(term, full, strict=True):
+    for ch, py, alone in zip(term, full, single, strict=True):
         o = [ch, py]
-        if n >= 3 and py[:1] != "x" and py[:1]:
-            o.append(py[0])
+        if alone and alone[0] and alone[0] != py:
+            o.append(alone[0])
+        for reading in dict.fromkeys([py] + (alone[:1] if alone else [])):
+            # initials only in longer terms; "x" (息, 现 …) only in ≥4-character ones, as x is also a digit mask
+            if reading and n >= 3 and (reading[0] != "x" or n >= 4) and reading[0] not in o:
+                o.append(reading[0])
         opts.append(o)
     max_subs = n if n <= 4 else 2
     out: list[str] = []
