@@ -52,9 +52,9 @@ app = make_app()
 @celeryd_init.connect
 def _before_fork(**_: object) -> None:
     """jieba builds its prefix dictionary once here, in the parent, so forked children share it."""
-    import jieba
+    import keywords
 
-    jieba.initialize()
+    keywords.warmup()
 
 
 @worker_process_init.connect
