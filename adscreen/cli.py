@@ -188,14 +188,19 @@ def score_pending() -> None:
 @app.command()
 def rescore(scope: Annotated[str, typer.Option(help="open (undecided flags) or all")] = "open") -> None:
     """After a lexicon or model change: score again (queued on Celery, in-process in the embedded mode)."""
-    from worker.dispatch import send
-
-    result = send("adscreen.rescore", scope)
+    if scope not in ("open", "all"):
+        console.print("[red]--scope must be open or all[/red]")
+        raise typer.Exit(2)
     if get_settings().embedded:
         from adscreen.demo import score_unscored
 
-        score_unscored(get_settings(), console, rescore_scope=scope)
-    console.print(f"rescore requested: {result}")
+        n = score_unscored(get_settings(), console, rescore_scope=scope)
+        console.print(f"rescored {n} documents in-process")
+        return
+    from worker.dispatch import send
+
+    send("adscreen.rescore", scope)
+    console.print(f"rescore of scope {scope!r} queued")
 
 
 @app.command()

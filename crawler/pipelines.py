@@ -199,6 +199,12 @@ class ScoringEnqueuePipeline(_Stage):
         if not self.pending:
             return
         ids, self.pending = self.pending, []
+        from adscreen.settings import get_settings
+
+        if get_settings().embedded:
+            # no queue: scoring runs after the crawl in the demo's own pass, so this process never loads models
+            self.stats.inc_value("adscreen/score_deferred", len(ids))
+            return
         try:
             from worker.dispatch import send
         except ImportError:
@@ -211,7 +217,6 @@ class ScoringEnqueuePipeline(_Stage):
             log.exception("could not enqueue scoring of %d documents", len(ids))
             self.stats.inc_value("adscreen/score_not_enqueued", len(ids))
             return
-        # embedded mode answers None: scoring runs after the crawl, in the demo's own pass
         self.stats.inc_value(
             "adscreen/score_enqueued" if sent is not None else "adscreen/score_deferred", len(ids)
         )

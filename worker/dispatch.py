@@ -1,7 +1,7 @@
 """Sending work by Celery task name, so that producers (crawler, review app, CLI) never import task code.
 
-In the embedded demo mode (no ``ADSCREEN_BROKER_URL``) there is no queue: scoring after a crawl is deferred to
-the demo's own scoring pass (so the crawl process never loads the models), and every other task runs in-process.
+In the embedded demo mode (no ``ADSCREEN_BROKER_URL``) there is no queue and tasks run in-process; the crawler
+does not even send its scoring batches then (the demo scores everything after the crawl, in one pass).
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ from typing import Any
 
 from adscreen.settings import get_settings
 
-DEFERRED_IN_EMBEDDED = {"adscreen.score_batch"}
-
 
 def send(task_name: str, *args: Any) -> Any:
+    """Queue the task on Celery; in the embedded mode run it here and return its result."""
     settings = get_settings()
     from worker.celery_app import app, queue_for
 
     if settings.embedded:
-        if task_name in DEFERRED_IN_EMBEDDED:
-            return None
         import worker.tasks  # noqa: F401 - registers the tasks
 
         return app.tasks[task_name].apply(args=args).get()
