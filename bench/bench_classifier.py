@@ -28,6 +28,37 @@ def hundred_char_texts(rows: list[dict], n: int) -> list[str]:
     return [pool[i * 100 : (i + 1) * 100] for i in range(n)]
 
 
+def base_child(args: argparse.Namespace) -> None:
+    """Reference only: PyTorch fp32 of the full 12-layer converted base (untrained head), i.e. what plain
+    fine-tuning of e5-small without a truncated student would cost per document."""
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer
+
+    from classifier import student
+    from classifier.dataset import load_rows
+    from classifier.paths import BASE_NAME
+    from classifier.runner import Chunker, score_windows
+
+    torch.set_num_threads(args.threads)
+    base = Path(args.model) / BASE_NAME
+    model = student.build(base).eval()
+    chunker = Chunker(AutoTokenizer.from_pretrained(base), 128)
+    texts = hundred_char_texts(load_rows(args.data), args.n)
+    windows = chunker.chunks(texts)[0]
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+    score_windows(windows[:64], chunker.pad_id, run, sort=False)
+    t0 = time.perf_counter()
+    score_windows(windows, chunker.pad_id, run, sort=False)
+    dps = len(texts) / (time.perf_counter() - t0)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"backend": "torch-base12", "docs_per_s": round(dps, 1), "peak_rss_mb": round(rss_mb)}))
+
+
 def child(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
@@ -74,13 +105,14 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=default_seed_path())
     ap.add_argument("--n", type=int, default=1024, help="number of ~100-char documents timed")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--backend", choices=["onnx", "torch"], help=argparse.SUPPRESS)
+    ap.add_argument("--base", action="store_true", help="also time PyTorch fp32 of the full 12-layer base")
+    ap.add_argument("--backend", choices=["onnx", "torch", "torch-base12"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.backend:
-        child(args)
+        (base_child if args.backend == "torch-base12" else child)(args)
         return
     results = {}
-    for backend in ("onnx", "torch"):
+    for backend in ("onnx", "torch") + (("torch-base12",) if args.base else ()):
         cmd = [
             sys.executable,
             __file__,

@@ -39,9 +39,15 @@ def export_onnx(model: MeanPoolClassifier, path: Path, opset: int = 17) -> Path:
 
 def quantize_int8(src: Path, dst: Path) -> Path:
     """Dynamic int8 quantisation of MatMul/Gather weights (activations quantised at run time)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused contrib ops lack shape info
+    )
     return Path(dst)
 
 

@@ -45,15 +45,25 @@ def _layer_list(encoder: nn.Module) -> nn.ModuleList:
     return layers
 
 
+def _load_encoder(path: Path):
+    """``AutoModel`` without the (unused) pooler where the architecture has that switch."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(path, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(path)
+
+
 def prepare_encoder_dir(base_dir: Path, out: Path, layers: int | None, trim: bool) -> Path:
     """Copy ``base_dir`` into ``out`` keeping the first ``layers`` layers and (optionally) a trimmed vocab."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from classifier.vocab import trim_vocab
 
     if out.exists():
         shutil.rmtree(out)
-    model = AutoModel.from_pretrained(base_dir, add_pooling_layer=False)
+    model = _load_encoder(base_dir)
     if layers and layers < model.config.num_hidden_layers:
         model.encoder.layer = nn.ModuleList(list(_layer_list(model))[:layers])
         model.config.num_hidden_layers = layers
@@ -73,9 +83,7 @@ def prepare_encoder_dir(base_dir: Path, out: Path, layers: int | None, trim: boo
 
 def build(encoder_dir: Path, dropout: float = 0.1) -> MeanPoolClassifier:
     """A classifier around the encoder saved at ``encoder_dir`` (new, randomly initialised head)."""
-    from transformers import AutoModel
-
-    encoder = AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False)
+    encoder = _load_encoder(encoder_dir)
     return MeanPoolClassifier(encoder, encoder.config.hidden_size, dropout)
 
 

@@ -31,9 +31,9 @@ from classifier.runner import Chunker, doc_margins
 class TrainConfig:
     layers: int | None = 4  # keep the first k encoder layers (None = all)
     max_length: int = 128
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 32
-    lr: float = 8e-5
+    lr: float = 2e-4
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     warmup: float = 0.06
