@@ -25,6 +25,9 @@ DEMO_SITE_PORT = 8765
 
 def ensure_classifier(settings: Any, console: Console, retrain: bool = False) -> None:
     """Convert the base model and train the classifier on first run; later runs reuse the cache."""
+    if not settings.use_classifier:
+        console.print("classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the keyword lexicon only")
+        return
     try:
         from classifier.setup import ensure_model
     except ImportError:
@@ -85,7 +88,7 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain
     upgrade(settings.database_url)
     ensure_classifier(settings, console, retrain=retrain)
 
-    from demo_site import profiles
+    from demo_site import crawl_profiles
     from demo_site.server import start_in_thread
 
     try:  # a stable port keeps canonical URLs (and so documents) the same across demo runs
@@ -98,7 +101,7 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain
         from store.sources import upsert_source
 
         with session_scope(settings.database_url) as session:
-            names = [upsert_source(session, p, actor="demo").name for p in profiles(base_url)]
+            names = [upsert_source(session, p, actor="demo").name for p in crawl_profiles(base_url)]
         for name in names:
             with console.status(f"crawling {name} …"):
                 stats = crawl_source(name, settings.database_url)

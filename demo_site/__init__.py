@@ -16,7 +16,7 @@ def profile_paths() -> list[Path]:
     return sorted(PROFILE_DIR.glob("*.yaml"))
 
 
-def profiles(base_url: str = DEFAULT_BASE_URL) -> list[dict[str, Any]]:
+def crawl_profiles(base_url: str = DEFAULT_BASE_URL) -> list[dict[str, Any]]:
     """The demo crawl profiles with ``http://127.0.0.1:8765`` replaced by ``base_url`` (the server's real address)."""
     base = base_url.rstrip("/")
     out = []
@@ -24,3 +24,8 @@ def profiles(base_url: str = DEFAULT_BASE_URL) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8").replace(DEFAULT_BASE_URL, base)
         out.append(yaml.safe_load(text))
     return out
+
+
+# ``profiles`` is also the name of the data folder beside this file: an import of ``demo_site.profiles`` (a namespace
+# package) replaces this attribute, so callers use ``crawl_profiles``; the alias stays for the interactive user.
+profiles = crawl_profiles

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from demo_site import DEFAULT_BASE_URL, profile_paths, profiles
+from demo_site import DEFAULT_BASE_URL, crawl_profiles, profile_paths
 from demo_site.content import ads, categories, expected_labels, listings
 from store.sources import load_profile, validate_profile
 
@@ -80,7 +80,7 @@ def test_profile_files_validate_and_use_the_default_address() -> None:
 
 @pytest.mark.parametrize("base", ["http://127.0.0.1:40123", "http://127.0.0.1:40123/"])
 def test_profiles_point_at_the_given_base_url(base: str) -> None:
-    loaded = {p["name"]: p for p in profiles(base)}
+    loaded = {p["name"]: p for p in crawl_profiles(base)}
     assert set(loaded) == {"demo-classifieds", "demo-platform-api"}
     for p in loaded.values():
         validate_profile(p)

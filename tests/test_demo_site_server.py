@@ -12,7 +12,7 @@ from urllib.robotparser import RobotFileParser
 import parsel
 import pytest
 
-from demo_site import profiles
+from demo_site import crawl_profiles
 from demo_site.content import API_PAGE_SIZE, ads, categories, listings
 from demo_site.server import start_in_thread
 
@@ -66,7 +66,7 @@ def test_robots_allows_everything_but_admin(base_url: str) -> None:
 
 def test_crawl_with_profile_selectors_reaches_every_ad_and_ends(base_url: str) -> None:
     """Follow the html profile exactly as the crawler would: pagination ends and every ad is reached once."""
-    profile = next(p for p in profiles(base_url) if p["kind"] == "html")
+    profile = next(p for p in crawl_profiles(base_url) if p["kind"] == "html")
     listing_pages, detail_urls = 0, []
     for start in profile["start_urls"]:
         url, seen = start, set()
@@ -118,7 +118,7 @@ def test_conditional_get_returns_304_for_unchanged_page(base_url: str) -> None:
 
 
 def test_api_pages_end_with_has_more_false(base_url: str) -> None:
-    profile = next(p for p in profiles(base_url) if p["kind"] == "json_api")
+    profile = next(p for p in crawl_profiles(base_url) if p["kind"] == "json_api")
     page, items = profile["api"]["first_page"], []
     while True:
         status, headers, body = fetch(profile["api"]["url"].format(page=page))

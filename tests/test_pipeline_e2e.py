@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from demo_site import profiles
+from demo_site import crawl_profiles
 from demo_site.content import expected_labels
 from demo_site.server import start_in_thread
 from store.db import session_scope
@@ -31,7 +31,7 @@ def test_scheduled_crawl_of_the_demo_site_ends_in_the_queue(
     pg_url, redis_url, namespace, tmp_path, demo_site_url
 ):
     with session_scope(pg_url) as s:
-        for p in profiles(demo_site_url):
+        for p in crawl_profiles(demo_site_url):
             upsert_source(s, p, actor="test")
     worker = WorkerProcess(
         worker_env(pg_url, redis_url, namespace, tmp_path), tmp_path / "w.log", concurrency=2
