@@ -7,10 +7,12 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store import audit
-from store.models import Source
+from store.models import Source, utcnow
 
 KINDS = {"html", "json_api"}
 
@@ -45,8 +47,14 @@ def upsert_source(session: Session, profile: dict[str, Any], actor: str = "syste
     source = session.scalar(select(Source).where(Source.name == profile["name"]))
     before = None
     if source is None:
-        source = Source(name=profile["name"], kind=profile["kind"], profile=profile)
-        session.add(source)
+        # insert-or-ignore: crawler processes of one distributed crawl register the same source concurrently
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Source)
+            .values(name=profile["name"], kind=profile["kind"], profile=profile, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        source = session.scalar(select(Source).where(Source.name == profile["name"]))
     else:
         before = {"profile": source.profile}
     source.kind = profile["kind"]
