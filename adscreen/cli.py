@@ -203,6 +203,22 @@ def rescore(scope: Annotated[str, typer.Option(help="open (undecided flags) or a
     console.print(f"rescore of scope {scope!r} queued")
 
 
+@app.command("export-decisions")
+def export_decisions(
+    out: Annotated[Path, typer.Option("--out", help="JSONL of {id, text, label, subtype}")],
+) -> None:
+    """Inspectors' decisions as labelled rows, for `adscreen train --extra FILE` (merged into the train split)."""
+    from store.db import session_scope
+    from store.training import decision_rows
+
+    with session_scope() as session:
+        rows = decision_rows(session)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    pos = sum(r["label"] == "fundraising" for r in rows)
+    console.print(f"{len(rows)} decided cases ({pos} confirmed, {len(rows) - pos} dismissed) → {out}")
+
+
 @app.command()
 def sweep() -> None:
     """Re-enqueue documents left unscored."""
@@ -217,12 +233,11 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="serve the review app after the summary")
     ] = True,
     port: Annotated[int, typer.Option(help="port of the review app")] = 8000,
-    retrain: Annotated[bool, typer.Option(help="train the classifier again even when cached")] = False,
 ) -> None:
     """The main job on the embedded default: crawl the bundled demo site, score, fill the queue, summarise."""
     from adscreen.demo import run_demo
 
-    run_demo(get_settings(), console, serve=serve, port=port, retrain=retrain)
+    run_demo(get_settings(), console, serve=serve, port=port)
 
 
 def _mount_optional() -> None:

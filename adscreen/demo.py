@@ -23,10 +23,12 @@ DEMO_USER = ("inspector", "demo-inspector-2026")
 DEMO_SITE_PORT = 8765
 
 
-def ensure_classifier(settings: Any, console: Console, retrain: bool = False) -> None:
+def ensure_classifier(settings: Any, console: Console) -> None:
     """Convert the base model and train the classifier on first run; later runs reuse the cache."""
     if not settings.use_classifier:
-        console.print("classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the keyword lexicon only")
+        console.print(
+            "classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the keyword lexicon only"
+        )
         return
     try:
         from classifier.setup import ensure_model
@@ -37,7 +39,8 @@ def ensure_classifier(settings: Any, console: Console, retrain: bool = False) ->
         return
     from scoring.engine import classifier_dir
 
-    ensure_model(classifier_dir(settings), progress=True, retrain=retrain)
+    run = ensure_model(classifier_dir(settings), progress=True)
+    console.print(f"classifier ready: {run}")
 
 
 def score_unscored(settings: Any, console: Console, rescore_scope: str | None = None) -> int:
@@ -75,7 +78,7 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain: bool = False) -> None:
+def run_demo(settings: Any, console: Console, *, serve: bool, port: int) -> None:
     if not settings.embedded:
         console.print("[yellow]ADSCREEN_BROKER_URL is set, but the demo always runs in-process.[/yellow]")
     console.print(
@@ -86,7 +89,7 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int, retrain
         )
     )
     upgrade(settings.database_url)
-    ensure_classifier(settings, console, retrain=retrain)
+    ensure_classifier(settings, console)
 
     from demo_site import crawl_profiles
     from demo_site.server import start_in_thread

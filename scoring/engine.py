@@ -74,7 +74,8 @@ def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer
 
 
 def classifier_dir(settings: Any) -> Path:
-    return Path(settings.model_dir) / "classifier" / "current"
+    """The models root: ``classifier`` resolves its ``CURRENT`` run (the one that won on the fixed test split)."""
+    return Path(settings.model_dir)
 
 
 _process_scorer: Scorer | None = None

@@ -149,3 +149,24 @@ def test_audit_log_is_append_only(db_url):
     with session_scope(db_url) as s:
         assert s.scalar(select(func.count(AuditEvent.id))) >= 1
         assert s.scalar(select(func.count(Document.id))) == 1
+
+
+def test_decisions_become_labelled_rows(db_url):
+    from store.training import decision_rows
+
+    with session_scope(db_url) as s:
+        ids = []
+        for i, body in enumerate([PITCH, "【某银行】理财非存款，产品有风险，业绩比较基准3%"]):
+            doc, _ = save_document(s, _doc(f"http://a.test/{i}", body))
+            save_verdict(s, doc.id, _verdict(0.9))
+            ids.append(s.scalar(select(Flag.id).where(Flag.document_id == doc.id)))
+        for fid, action, reason in [(ids[0], "confirm", None), (ids[1], "dismiss", "finance_legit")]:
+            claim(s, fid, "alice", 600)
+            decide(s, fid, "alice", action, reason=reason)
+    with session_scope(db_url) as s:
+        rows = decision_rows(s)
+    assert [(r["label"], r["subtype"]) for r in rows] == [
+        ("fundraising", "fundraising"),
+        ("negative", "finance_legit"),
+    ]
+    assert rows[0]["text"].startswith("理财") and "保本保息" in rows[0]["text"]

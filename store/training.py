@@ -1,0 +1,39 @@
+"""Inspectors' decisions as labelled rows: the feedback loop from the queue to the classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Decision, Document, Flag
+
+LABELS = {"confirm": "fundraising", "dismiss": "negative"}
+
+
+def decision_rows(session: Session) -> list[dict[str, Any]]:
+    """One row per decided case, from its latest confirm/dismiss decision (escalations carry no label)."""
+    latest: dict[int, Decision] = {}
+    for d in session.scalars(select(Decision).where(Decision.action.in_(LABELS)).order_by(Decision.id)):
+        latest[d.flag_id] = d
+    rows = []
+    for flag_id, d in sorted(latest.items()):
+        doc = session.scalar(
+            select(Document).join(Flag, Flag.document_id == Document.id).where(Flag.id == flag_id)
+        )
+        if doc is None:
+            continue
+        text = f"{doc.title}\n{doc.text}" if doc.title and doc.title not in doc.text else doc.text
+        rows.append(
+            {
+                "id": f"decision-{d.id}",
+                "source": "inspector-decisions",
+                "text": text,
+                "label": LABELS[d.action],
+                "subtype": "fundraising" if d.action == "confirm" else (d.reason or "negative"),
+                "reviewer": d.reviewer,
+                "decided_at": d.created_at.isoformat(),
+            }
+        )
+    return rows
