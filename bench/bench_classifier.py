@@ -140,7 +140,11 @@ def main() -> None:
         f"speed-up {o['docs_per_s'] / t['docs_per_s']:.2f}x   F1 loss {t['f1'] - o['f1']:+.4f}   "
         f"(n_test={o['n_test']})"
     )
-    print(json.dumps({"onnx": o, "torch": t}))
+    if "torch-base12" in results:
+        b = results["torch-base12"]
+        print(f"{'pytorch fp32 12-layer base':<24}{b['docs_per_s']:>10}{'-':>10}{b['peak_rss_mb']:>13}")
+        print(f"default backend vs 12-layer base in fp32: {o['docs_per_s'] / b['docs_per_s']:.2f}x")
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from classifier.calibrate import sigmoid
-from classifier.onnx_export import ONNX_INT8
-from classifier.paths import CURRENT_FILE, RUNS_DIR
+from classifier.paths import CURRENT_FILE, ENCODER_DIR, META_FILE, ONNX_INT8, RUNS_DIR
 from classifier.runner import Chunker, doc_margins
-from classifier.student import ENCODER_DIR
-
-META_FILE = "classifier.json"
 
 
 def default_threads() -> int:

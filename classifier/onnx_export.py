@@ -7,10 +7,8 @@ from pathlib import Path
 
 import torch
 
+from classifier.paths import ONNX_FP32, ONNX_INT8
 from classifier.student import MeanPoolClassifier
-
-ONNX_FP32 = "model.onnx"
-ONNX_INT8 = "model.int8.onnx"
 
 
 def export_onnx(model: MeanPoolClassifier, path: Path, opset: int = 17) -> Path:

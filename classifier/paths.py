@@ -8,6 +8,12 @@ from pathlib import Path
 BASE_NAME = "base-e5-small"
 RUNS_DIR = "runs"
 CURRENT_FILE = "CURRENT"
+# inside a trained run directory
+META_FILE = "classifier.json"
+ENCODER_DIR = "encoder"
+HEAD_FILE = "head.safetensors"
+ONNX_FP32 = "model.onnx"
+ONNX_INT8 = "model.int8.onnx"
 
 
 def default_model_dir() -> Path:

@@ -14,8 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-ENCODER_DIR = "encoder"
-HEAD_FILE = "head.safetensors"
+from classifier.paths import ENCODER_DIR, HEAD_FILE
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

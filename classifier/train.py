@@ -21,9 +21,9 @@ import torch
 from classifier import student
 from classifier.calibrate import choose_threshold, fit_temperature, sigmoid
 from classifier.dataset import by_split, data_hash, label_to_int
-from classifier.inference import META_FILE
 from classifier.metrics import prf, report, write_report
 from classifier.onnx_export import ONNX_INT8, export_int8
+from classifier.paths import META_FILE
 from classifier.runner import Chunker, doc_margins
 
 
