@@ -42,6 +42,7 @@ def train(
     batch_size: int = typer.Option(32),
     lr: float = typer.Option(2e-4),
     trim_vocab: bool = typer.Option(True, help="drop vocabulary pieces Chinese text cannot use"),
+    text_prefix: str = typer.Option("", help='text put before every window, e.g. "passage:" for e5'),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
 ) -> None:
@@ -61,6 +62,7 @@ def train(
         batch_size=batch_size,
         lr=lr,
         trim_vocab=trim_vocab,
+        text_prefix=text_prefix,
     )
     run, decision = train_and_promote(out or default_model_dir(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -51,7 +51,9 @@ class Classifier:
         self.backend = backend
         threads = threads or default_threads()
         tok = AutoTokenizer.from_pretrained(self.run_dir / ENCODER_DIR)
-        self.chunker = Chunker(tok, int(self.meta["max_length"]))
+        self.chunker = Chunker(
+            tok, int(self.meta["max_length"]), text_prefix=self.meta.get("text_prefix", "")
+        )
         if backend == "onnx":
             import onnxruntime as ort
 

@@ -19,12 +19,15 @@ MAX_CHUNKS = 64  # per document; beyond that (>~8k tokens) the tail is not score
 class Chunker:
     """Tokenise prepared texts into id windows with the tokenizer's own special tokens around each."""
 
-    def __init__(self, tokenizer, max_length: int = 128, max_chunks: int = MAX_CHUNKS):
+    def __init__(self, tokenizer, max_length: int = 128, max_chunks: int = MAX_CHUNKS, text_prefix: str = ""):
         self.tok = tokenizer
+        tokenizer.model_max_length = 1 << 30  # we window ourselves; silences the "longer than 512" warning
         self.max_length = max_length
         self.max_chunks = max_chunks
         empty = tokenizer("", add_special_tokens=True)["input_ids"]
-        self.prefix, self.suffix = empty[:1], empty[1:]
+        # e5 was trained on "passage: ..." inputs; an optional prefix is repeated in every window
+        lead = tokenizer(text_prefix.strip(), add_special_tokens=False)["input_ids"] if text_prefix else []
+        self.prefix, self.suffix = empty[:1] + lead, empty[1:]
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.body = max(1, max_length - len(self.prefix) - len(self.suffix))
         self.max_chars = self.body * max_chunks * 4  # a token is >= 1 char; cap before tokenising 1 MB inputs

@@ -40,6 +40,7 @@ class TrainConfig:
     dropout: float = 0.1
     seed: int = 42
     trim_vocab: bool = True
+    text_prefix: str = ""  # e.g. "passage:" for e5, repeated at the start of every window
     threads: int = 2
     max_steps: int | None = None  # cap for smoke tests
 
@@ -133,7 +134,7 @@ def train(
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(tmp / student.ENCODER_DIR)
-        chunker = Chunker(tok, cfg.max_length)
+        chunker = Chunker(tok, cfg.max_length, text_prefix=cfg.text_prefix)
         seed_everything(cfg.seed)
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
         student.freeze_embeddings(model)
@@ -207,6 +208,7 @@ def train(
             "threshold": threshold,
             "temperature": temperature,
             "max_length": cfg.max_length,
+            "text_prefix": cfg.text_prefix,
             "backend_default": "onnx",
             "onnx": ONNX_INT8,
         }

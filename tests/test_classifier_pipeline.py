@@ -187,3 +187,20 @@ def test_ensure_model_is_cached(trained, tmp_path, monkeypatch):
     )
     ensure_model(root, progress=False, data=seed, extra=[{"text": "新的", "label": "negative"}])
     assert called
+
+
+def test_chunker_windows_respect_max_length_and_prefix(trained):
+    from transformers import AutoTokenizer
+
+    from classifier.runner import Chunker
+
+    tok = AutoTokenizer.from_pretrained(trained[1])
+    plain = Chunker(tok, max_length=16)
+    windows, owners = plain.chunks(["", "保本保息" * 20, "x"])
+    assert owners.count(0) == 1 and windows[0] == plain.prefix + plain.suffix
+    assert owners.count(1) == 6  # 80 chars + "▁" over 14-token bodies
+    assert all(len(w) <= 16 for w in windows)
+    pre = Chunker(tok, max_length=16, text_prefix="保本")
+    windows, _ = pre.chunks(["今天天气晴朗" * 10])
+    assert len(pre.prefix) > 1 and all(w[: len(pre.prefix)] == pre.prefix for w in windows)
+    assert all(len(w) <= 16 for w in windows)
