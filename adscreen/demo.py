@@ -41,6 +41,10 @@ def ensure_classifier(settings: Any, console: Console) -> None:
 
     run = ensure_model(classifier_dir(settings), progress=True)
     console.print(f"classifier ready: {run}")
+    from scoring.evaluate import ensure_blend
+
+    with console.status("fitting the keyword/classifier blend on the dev split"):
+        ensure_blend(settings, build_scorer(settings))
 
 
 def score_unscored(settings: Any, console: Console, rescore_scope: str | None = None) -> int:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scoring import blend as blending
+from scoring.blend import DEFAULT, Blend
 from scoring.verdict import Thresholds, Verdict, combine
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ class Scorer:
     matcher: Any | None  # keywords.LiveMatcher or keywords.Matcher
     classifier: Any | None  # classifier.inference.Classifier
     thresholds: Thresholds = Thresholds()
+    blend: Blend = DEFAULT
 
     def score(self, texts: Sequence[str]) -> list[Verdict]:
         probs: list[float | None] = [None] * len(texts)
@@ -31,7 +34,9 @@ class Scorer:
         out = []
         for text, prob in zip(texts, probs, strict=True):
             kw = self.matcher.match(text) if self.matcher is not None else None
-            out.append(combine(kw, prob, self.thresholds, classifier_version=version))
+            out.append(
+                combine(kw, prob, self.thresholds, classifier_version=version, blend_params=self.blend)
+            )
         return out
 
     @property
@@ -70,6 +75,7 @@ def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer
         matcher=matcher,
         classifier=clf,
         thresholds=Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold),
+        blend=blending.load(classifier_dir(settings), getattr(clf, "version", None)),
     )
 
 

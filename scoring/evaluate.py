@@ -1,8 +1,9 @@
-"""Evaluate the combined verdict on the labelled seed set: keywords alone, classifier alone, combined.
+"""Evaluate the combined verdict on the labelled seed set, and fit the blend on its dev split.
 
-    .venv/bin/python -m scoring.evaluate [--split test] [--data classifier/data/seed.jsonl]
+    .venv/bin/python -m scoring.evaluate --fit            # fit the blend on dev for the current classifier
+    .venv/bin/python -m scoring.evaluate --split test     # keywords alone, classifier alone, combined
 
-The blend weights and thresholds are chosen on the dev split (``--split dev``); report the test split.
+The blend and the classifier's threshold are chosen on dev; the test split is only reported.
 """
 
 from __future__ import annotations
@@ -11,13 +12,48 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from adscreen.settings import get_settings
-from scoring.engine import build_scorer
+from scoring import blend as blending
+from scoring.engine import Scorer, build_scorer, classifier_dir
 from scoring.verdict import Thresholds, blend
 
 ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "classifier/data/seed.jsonl"
 HARD = {"finance_legit", "warning_news"}
+
+
+def load_split(path: Path, split: str) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r.get("split") == split]
+
+
+def detector_scores(scorer: Scorer, texts: list[str]) -> tuple[list[float], list[float] | None]:
+    kw = [scorer.matcher.match(t).score for t in texts]
+    clf = (
+        [float(p) for p in scorer.classifier.predict_proba(texts)] if scorer.classifier is not None else None
+    )
+    return kw, clf
+
+
+def ensure_blend(
+    settings: Any, scorer: Scorer, data: Path = SEED, force: bool = False
+) -> blending.Blend | None:
+    """Fit (once per classifier version) the blend on the dev split; returns None without a classifier."""
+    if scorer.classifier is None:
+        return None
+    model_dir = classifier_dir(settings)
+    version = scorer.classifier.version
+    if not force and blending.path_for(model_dir, version).exists():
+        return blending.load(model_dir, version)
+    rows = load_split(data, "dev")
+    kw, clf = detector_scores(scorer, [r["text"] for r in rows])
+    fitted = blending.fit(
+        kw, clf, [r["label"] == "fundraising" for r in rows], f"dev split of {data.name}, {version}"
+    )
+    blending.save(fitted, model_dir, version)
+    return fitted
 
 
 def f1(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
@@ -31,20 +67,21 @@ def f1(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=ROOT / "classifier/data/seed.jsonl")
+    ap.add_argument("--data", type=Path, default=SEED)
     ap.add_argument("--split", default="test")
+    ap.add_argument("--fit", action="store_true", help="fit the blend on the dev split first")
     args = ap.parse_args()
-    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if r.get("split") == args.split]
     settings = get_settings()
     if not Path(settings.lexicon_dir).exists():  # evaluate the bundled lexicon, not someone's live edits
         settings = settings.model_copy(update={"lexicon_dir": Path(tempfile.mkdtemp()) / "lexicon"})
     scorer = build_scorer(settings)
-    texts = [r["text"] for r in rows]
+    if args.fit:
+        scorer.blend = ensure_blend(settings, scorer, args.data, force=True) or scorer.blend
+        print(f"blend fitted: {scorer.blend}")
+    rows = load_split(args.data, args.split)
     gold = [r["label"] == "fundraising" for r in rows]
     hard = [r["subtype"] in HARD for r in rows]
-    kw = [scorer.matcher.match(t).score for t in texts]
-    clf = scorer.classifier.predict_proba(texts) if scorer.classifier is not None else None
+    kw, clf = detector_scores(scorer, [r["text"] for r in rows])
     t = Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold)
     print(
         f"split {args.split}: {len(rows)} rows, {sum(gold)} fundraising, {sum(hard)} finance_legit+warning_news"
@@ -59,8 +96,8 @@ def main() -> None:
 
     report("keywords", kw, t.flag)
     if clf is not None:
-        report("classifier", list(clf), scorer.classifier.threshold)
-        report("combined", [blend(k, c) for k, c in zip(kw, clf, strict=True)], t.flag)
+        report("classifier", clf, scorer.classifier.threshold)
+        report("combined", [blend(k, c, scorer.blend) for k, c in zip(kw, clf, strict=True)], t.flag)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Combine whichever detectors exist into one verdict (score 0–1, level, flag, explanation).
 
 Keyword evidence is explainable but blind to pitches without lexicon terms; the classifier separates pitches from
-compliant bank ads and news that repeat the same words. With both, the score is a weighted blend in which either
-detector alone can carry a clear case; with one, that detector's score is the verdict.
+compliant bank ads and news that repeat the same words. With both, the score is a logistic blend fitted on the dev
+split (``scoring/blend.py``); with one, that detector's score is the verdict.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KEYWORD_WEIGHT = 0.35
-CLASSIFIER_WEIGHT = 0.65
+from scoring.blend import DEFAULT, Blend
 
 
 @dataclass(frozen=True)
@@ -57,17 +56,14 @@ def level_for(score: float, t: Thresholds) -> str:
     return "low"
 
 
-def blend(keyword_score: float | None, classifier_prob: float | None) -> float:
+def blend(keyword_score: float | None, classifier_prob: float | None, params: Blend = DEFAULT) -> float:
     if keyword_score is None and classifier_prob is None:
         raise ValueError("no detector voted")
     if classifier_prob is None:
         return float(keyword_score)
     if keyword_score is None:
         return float(classifier_prob)
-    blended = KEYWORD_WEIGHT * keyword_score + CLASSIFIER_WEIGHT * classifier_prob
-    # A confident classifier is not held back by a silent lexicon, and vice versa only partly: keywords alone
-    # (no classifier agreement) cannot push a document above the blend.
-    return max(blended, classifier_prob if classifier_prob >= 0.9 else 0.0)
+    return params.score(keyword_score, classifier_prob)
 
 
 def top_category(hits: list[dict[str, Any]]) -> str | None:
@@ -83,11 +79,12 @@ def combine(
     thresholds: Thresholds = Thresholds(),
     *,
     classifier_version: str | None = None,
+    blend_params: Blend = DEFAULT,
 ) -> Verdict:
     """``keyword`` is a ``keywords.MatchResult`` (or None when the lexicon is off)."""
     keyword_score = None if keyword is None else float(keyword.score)
     hits = [] if keyword is None else [h.to_dict() for h in keyword.hits]
-    score = min(1.0, max(0.0, blend(keyword_score, classifier_prob)))
+    score = min(1.0, max(0.0, blend(keyword_score, classifier_prob, blend_params)))
     detectors: list[str] = []
     versions: list[str] = []
     parts: list[str] = []

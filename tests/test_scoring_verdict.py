@@ -43,7 +43,7 @@ def test_classifier_only():
 
 def test_both_detectors_blend_and_a_confident_classifier_carries_a_silent_lexicon():
     both = combine(_KwResult(0.0), 0.95, classifier_version="c1")
-    assert both.flag and both.score >= 0.95 and both.detectors == ["keywords", "classifier"]
+    assert both.flag and both.detectors == ["keywords", "classifier"]
     assert both.detector_versions == "kw:7+clf:c1"
     # a news headline full of trigger words that the classifier sees as news stays out of the queue
     news = combine(_KwResult(0.8, [_Hit("保本", "return_promise", 0.6)]), 0.05)
@@ -62,3 +62,21 @@ def test_thresholds_are_configurable():
     assert combine(None, 0.35, t).flag and level_for(0.35, t) == "medium"
     with pytest.raises(ValueError):
         blend(None, None)
+
+
+def test_blend_is_monotone_in_both_detectors_and_fits_from_labels():
+    from scoring.blend import DEFAULT, fit
+
+    grid = [0.0, 0.2, 0.5, 0.8, 1.0]
+    for k in grid:
+        probs = [DEFAULT.score(k, p) for p in grid]
+        assert probs == sorted(probs)
+    for p in grid:
+        kws = [DEFAULT.score(k, p) for k in grid]
+        assert kws == sorted(kws)
+    # a blend fitted on data where only the classifier is informative learns to trust the classifier
+    kw = [0.1, 0.9, 0.1, 0.9] * 10
+    pr = [0.9, 0.9, 0.1, 0.1] * 10
+    y = [True, True, False, False] * 10
+    b = fit(kw, pr, y, "synthetic")
+    assert b.score(0.1, 0.9) > 0.5 > b.score(0.9, 0.1)
