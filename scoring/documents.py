@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from scoring.engine import Scorer, document_text
 from store.db import session_scope
 from store.models import Document
-from store.verdicts import VerdictIn, save_verdict
+from store.verdicts import VerdictIn, save_verdicts
 
 
 @dataclass
@@ -35,31 +36,43 @@ def score_document_ids(
     """Score and store in ONE transaction: a batch killed mid-way leaves nothing behind and is redone whole."""
     result = BatchResult()
     with session_scope(database_url) as session:
-        docs = list(session.scalars(select(Document).where(Document.id.in_(list(ids))).order_by(Document.id)))
+        docs = list(
+            session.scalars(
+                select(Document)
+                .options(load_only(Document.id, Document.title, Document.text))  # not the raw snapshot
+                .where(Document.id.in_(list(ids)))
+                .order_by(Document.id)
+            )
+        )
         result.missing = len(set(ids)) - len(docs)
         verdicts = scorer.score([document_text(d.title, d.text) for d in docs])
-        for doc, v in zip(docs, verdicts, strict=True):
-            _, created = save_verdict(
-                session,
-                doc.id,
-                VerdictIn(
-                    score=v.score,
-                    level=v.level,
-                    flagged=v.flag,
-                    detector_versions=v.detector_versions,
-                    keyword_score=v.keyword_score,
-                    classifier_prob=v.classifier_prob,
-                    hits=v.hits,
-                    explanation=v.explanation,
-                    detectors=v.detectors,
-                    category=v.category,
-                ),
-            )
-            if delay_ms:
+        if delay_ms:  # failure injection: a slow batch, killed mid-way in the tests
+            for _ in docs:
                 time.sleep(delay_ms / 1000)
-            result.scored += 1
-            result.created += int(created)
-            result.flagged += int(v.flag)
+        saved = save_verdicts(
+            session,
+            [
+                (
+                    doc.id,
+                    VerdictIn(
+                        score=v.score,
+                        level=v.level,
+                        flagged=v.flag,
+                        detector_versions=v.detector_versions,
+                        keyword_score=v.keyword_score,
+                        classifier_prob=v.classifier_prob,
+                        hits=v.hits,
+                        explanation=v.explanation,
+                        detectors=v.detectors,
+                        category=v.category,
+                    ),
+                )
+                for doc, v in zip(docs, verdicts, strict=True)
+            ],
+        )
+        result.scored = len(saved)
+        result.created = sum(created for _, created in saved)
+        result.flagged = sum(v.flag for v in verdicts)
         if on_progress:
             on_progress(len(docs))
     return result

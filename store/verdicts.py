@@ -40,62 +40,95 @@ def _insert(session: Session):
 
 def save_verdict(session: Session, document_id: int, v: VerdictIn) -> tuple[Verdict, bool]:
     """Store the verdict once; returns (verdict, created). Updates the document's flag to match."""
+    return save_verdicts(session, [(document_id, v)])[0]
+
+
+def save_verdicts(session: Session, items: list[tuple[int, VerdictIn]]) -> list[tuple[Verdict, bool]]:
+    """A scoring batch in a handful of statements: insert-or-ignore verdicts, mark documents, sync their flags."""
+    if not items:
+        return []
     insert = _insert(session)
-    values = dict(
-        document_id=document_id,
-        detector_versions=v.detector_versions,
-        score=v.score,
-        level=v.level,
-        flagged=v.flagged,
-        keyword_score=v.keyword_score,
-        classifier_prob=v.classifier_prob,
-        hits=v.hits,
-        explanation=v.explanation,
-        detectors=v.detectors,
-        created_at=utcnow(),
-    )
+    now = utcnow()
+    rows = [
+        dict(
+            document_id=doc_id,
+            detector_versions=v.detector_versions,
+            score=v.score,
+            level=v.level,
+            flagged=v.flagged,
+            keyword_score=v.keyword_score,
+            classifier_prob=v.classifier_prob,
+            hits=v.hits,
+            explanation=v.explanation,
+            detectors=v.detectors,
+            created_at=now,
+        )
+        for doc_id, v in items
+    ]
+    # executemany of one cached statement (insertmanyvalues): a multi-row VALUES would recompile every batch
     stmt = (
         insert(Verdict)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=["document_id", "detector_versions"])
         .returning(Verdict.id)
     )
-    created = session.execute(stmt).scalar() is not None
-    verdict = session.scalar(
-        select(Verdict).where(
-            Verdict.document_id == document_id, Verdict.detector_versions == v.detector_versions
+    created_ids = set(session.scalars(stmt, rows))
+    doc_ids = sorted({doc_id for doc_id, _ in items})
+    versions = {v.detector_versions for _, v in items}
+    stored = {
+        (vd.document_id, vd.detector_versions): vd
+        for vd in session.scalars(
+            select(Verdict).where(Verdict.document_id.in_(doc_ids), Verdict.detector_versions.in_(versions))
         )
+    }
+    session.execute(Document.__table__.update().where(Document.id.in_(doc_ids)).values(scored_at=now))
+    flags = {
+        f.document_id: f
+        for f in session.scalars(
+            select(Flag).where(Flag.document_id.in_(doc_ids)).order_by(Flag.document_id).with_for_update()
+        )
+    }
+    out: list[tuple[Verdict, bool]] = []
+    to_raise: dict[int, tuple[Verdict, str | None]] = {}
+    for doc_id, v in items:
+        verdict = stored[(doc_id, v.detector_versions)]
+        out.append((verdict, verdict.id in created_ids))
+        if doc_id in flags:
+            _update_flag(session, flags[doc_id], verdict, v.category)
+        elif verdict.flagged:
+            to_raise[doc_id] = (verdict, v.category)
+    if to_raise:
+        _raise_flags(session, to_raise, now)
+    return out
+
+
+def _raise_flags(session: Session, to_raise: dict[int, tuple[Verdict, str | None]], now) -> None:
+    insert = _insert(session)
+    rows = [
+        dict(
+            document_id=doc_id,
+            verdict_id=verdict.id,
+            status=FlagStatus.OPEN.value,
+            priority=round(verdict.score, 4),
+            level=verdict.level,
+            category=category,
+            created_at=now,
+            updated_at=now,
+        )
+        for doc_id, (verdict, category) in sorted(to_raise.items())
+    ]
+    stmt = (
+        insert(Flag)
+        .on_conflict_do_nothing(index_elements=["document_id"])
+        .returning(Flag.id, Flag.document_id)
     )
-    session.execute(Document.__table__.update().where(Document.id == document_id).values(scored_at=utcnow()))
-    _sync_flag(session, verdict, v.category)
-    return verdict, created
-
-
-def _sync_flag(session: Session, verdict: Verdict, category: str | None) -> None:
-    """Raise, refresh or withdraw the document's flag; decided flags are never touched by a machine."""
-    flag = session.scalar(select(Flag).where(Flag.document_id == verdict.document_id).with_for_update())
-    if flag is None:
-        if not verdict.flagged:
-            return
-        insert = _insert(session)
-        session.execute(
-            insert(Flag)
-            .values(
-                document_id=verdict.document_id,
-                verdict_id=verdict.id,
-                status=FlagStatus.OPEN.value,
-                priority=round(verdict.score, 4),
-                level=verdict.level,
-                category=category,
-                created_at=utcnow(),
-                updated_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["document_id"])
+    for flag_id, doc_id in session.execute(stmt, rows).all():
+        audit.record(
+            session, "system", "flag.raise", "flag", flag_id, None, {"score": to_raise[doc_id][0].score}
         )
-        flag = session.scalar(select(Flag).where(Flag.document_id == verdict.document_id))
-        if flag is not None and flag.verdict_id == verdict.id:
-            audit.record(session, "system", "flag.raise", "flag", flag.id, None, {"score": verdict.score})
-        return
+
+
+def _update_flag(session: Session, flag: Flag, verdict: Verdict, category: str | None) -> None:
+    """Refresh or withdraw an undecided flag; decided flags are never touched by a machine."""
     if flag.status not in UNDECIDED or flag.verdict_id == verdict.id:
         return
     before = {"status": flag.status, "score": flag.priority, "verdict_id": flag.verdict_id}
