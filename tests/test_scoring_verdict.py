@@ -46,7 +46,7 @@ def test_both_detectors_blend_and_a_confident_classifier_carries_a_silent_lexico
     assert both.flag and both.detectors == ["keywords", "classifier"]
     assert both.detector_versions == "kw:7+clf:c1"
     # a news headline full of trigger words that the classifier sees as news stays out of the queue
-    news = combine(_KwResult(0.8, [_Hit("保本", "return_promise", 0.6)]), 0.05)
+    news = combine(_KwResult(0.7, [_Hit("保本", "return_promise", 0.6)]), 0.05)
     assert not news.flag
 
 
@@ -78,5 +78,12 @@ def test_blend_is_monotone_in_both_detectors_and_fits_from_labels():
     kw = [0.1, 0.9, 0.1, 0.9] * 10
     pr = [0.9, 0.9, 0.1, 0.1] * 10
     y = [True, True, False, False] * 10
-    b = fit(kw, pr, y, "synthetic")
+    b = fit(kw, pr, y, "synthetic", keyword_margin=1.0)  # the fitted part alone
     assert b.score(0.1, 0.9) > 0.5 > b.score(0.9, 0.1)
+
+
+def test_strong_keyword_evidence_is_not_vetoed_by_the_classifier():
+    from scoring.blend import DEFAULT
+
+    assert DEFAULT.score(1.0, 0.02) >= 0.7 >= 0.5
+    assert DEFAULT.score(0.6, 0.02) < 0.5  # weak lexicon evidence still needs the classifier's agreement
