@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from scoring.documents import score_document_ids
 from scoring.engine import build_scorer
 from store.db import session_scope, upgrade
+from store.documents import rescore_ids, unscored_ids
 from store.models import Document, Flag, Rejection
 
 DEMO_USER = ("inspector", "demo-inspector-2026")
@@ -51,18 +52,10 @@ def score_unscored(settings: Any, console: Console, rescore_scope: str | None = 
     """Score documents in-process with a progress bar (all unscored, or again those of a rescore scope)."""
     scorer = build_scorer(settings)
     with session_scope(settings.database_url) as session:
-        if rescore_scope == "all":
-            ids = list(session.scalars(select(Document.id).order_by(Document.id)))
-        elif rescore_scope == "open":
-            ids = list(
-                session.scalars(
-                    select(Flag.document_id).where(Flag.status.in_(("open", "claimed", "withdrawn")))
-                )
-            )
+        if rescore_scope is not None:
+            ids = rescore_ids(session, rescore_scope)
         else:
-            ids = list(
-                session.scalars(select(Document.id).where(Document.scored_at.is_(None)).order_by(Document.id))
-            )
+            ids = unscored_ids(session, limit=10**9)
     size = settings.score_batch_size
     with _progress(console) as progress:
         task = progress.add_task("scoring documents", total=len(ids))

@@ -137,3 +137,18 @@ def unscored_ids(session: Session, limit: int = 10_000) -> list[int]:
             select(Document.id).where(Document.scored_at.is_(None)).order_by(Document.id).limit(limit)
         )
     )
+
+
+RESCORE_SCOPES = ("open", "all")
+
+
+def rescore_ids(session: Session, scope: str) -> list[int]:
+    """Documents to score again after a lexicon or model change: those of undecided flags, or every document."""
+    from store.models import Flag
+    from store.verdicts import UNDECIDED
+
+    if scope == "all":
+        return list(session.scalars(select(Document.id).order_by(Document.id)))
+    if scope == "open":
+        return list(session.scalars(select(Flag.document_id).where(Flag.status.in_(UNDECIDED))))
+    raise ValueError(f"scope must be one of {RESCORE_SCOPES}")

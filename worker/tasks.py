@@ -12,12 +12,12 @@ from adscreen.settings import get_settings
 from scoring.documents import score_document_ids
 from scoring.engine import process_scorer
 from store.db import session_scope
-from store.models import Document, Flag, Source, utcnow
+from store.documents import rescore_ids
+from store.models import Document, Source, utcnow
 from worker.celery_app import app
 
 log = logging.getLogger(__name__)
 DB_DOWN = (OperationalError, DBAPIError)
-RESCORE_SCOPES = {"open": ("open", "claimed", "withdrawn"), "all": None}
 
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:
@@ -60,14 +60,8 @@ def enqueue_scoring(ids: list[int]) -> int:
 @app.task(name="adscreen.rescore", autoretry_for=DB_DOWN, retry_backoff=2, max_retries=8)
 def rescore(scope: str = "open") -> int:
     """After a lexicon or model change: score again the documents of undecided flags (or every document)."""
-    if scope not in RESCORE_SCOPES:
-        raise ValueError(f"scope must be one of {sorted(RESCORE_SCOPES)}")
-    statuses = RESCORE_SCOPES[scope]
     with session_scope() as session:
-        if statuses is None:
-            ids = list(session.scalars(select(Document.id).order_by(Document.id)))
-        else:
-            ids = list(session.scalars(select(Flag.document_id).where(Flag.status.in_(statuses))))
+        ids = rescore_ids(session, scope)
     return enqueue_scoring(ids)
 
 
