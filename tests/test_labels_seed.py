@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.data.build_seed import SEED, assign_splits, read_decisions, render
+from classifier.data.build_seed import SEED, assign_splits, first_decisions, read_decisions, render
 from classifier.data.common import SUBTYPES, dup_key
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -108,7 +108,7 @@ def test_assign_splits_keeps_groups_together_and_stratifies() -> None:
     for i in range(200):
         subtype = "fundraising" if i % 4 == 0 else "normal"
         for copy in range(1 + i % 3):  # groups of 1..3 near-duplicates
-            rows.append({"subtype": subtype, "_key": f"k{i}", "id": f"r{i}-{copy}"})
+            rows.append({"subtype": subtype, "stratum": subtype, "_key": f"k{i}", "id": f"r{i}-{copy}"})
     assign_splits(rows)
     by_key = defaultdict(set)
     for r in rows:
@@ -140,3 +140,23 @@ def test_seed_file_matches_a_fresh_build(rows: list[dict]) -> None:
 
     fresh, _ = build()
     assert render(fresh) == SEED.read_text(encoding="utf-8")
+
+
+def test_a_correction_never_moves_a_row_between_splits(tmp_path: Path) -> None:
+    """Splits are stratified by the first decision, so appending a relabel keeps train/dev/test fixed."""
+    first = "".join(f"r{i}\t{'F' if i % 4 == 0 else 'N'}\n" for i in range(200))
+    path = tmp_path / "decisions.tsv"
+    path.write_text(first, encoding="utf-8")
+
+    def splits() -> dict[str, str]:
+        final, strata = read_decisions(path), first_decisions(path)
+        rows = [{"id": i, "subtype": s, "stratum": strata[i], "_key": i} for i, s in final.items()]
+        assign_splits(rows)
+        return {r["id"]: r["split"] for r in rows}
+
+    before = splits()
+    path.write_text(
+        first + "# second pass\n" + "".join(f"r{i}\tF\n" for i in range(1, 200, 3)), encoding="utf-8"
+    )
+    assert read_decisions(path)["r1"] == "fundraising"
+    assert splits() == before

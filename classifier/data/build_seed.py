@@ -26,6 +26,21 @@ RUBRIC_VERSION = 2
 SPLITS = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
 
 
+def first_decisions(path: Path = DECISIONS) -> dict[str, str]:
+    """Map id -> subtype of its *first* decision: the stratum that fixes its split.
+
+    Why: a correction appended later (a second reading, an adjudication) must never move a row between train, dev
+    and test, or the "fixed test split" would change under every label fix.
+    """
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        rid, code = line.split("\t")[:2]
+        out.setdefault(rid, CODES.get(code, "skipped"))
+    return out
+
+
 def read_decisions(path: Path = DECISIONS) -> dict[str, str]:
     """Map id -> subtype; a later line overrides an earlier one (corrections are appended); `S` drops a row."""
     out: dict[str, str] = {}
@@ -49,7 +64,7 @@ def _rank(key: str) -> str:
 def assign_splits(rows: list[dict]) -> None:
     """Stratified, deterministic split: near-duplicate groups move together, ranked by a hash of their key.
 
-    Within each subtype the groups are ordered by sha256(dup_key) and cut at 70/15/15 of the rows, so every
+    Within each stratum (the subtype of a row's first decision) the groups are ordered by sha256(dup_key) and cut at 70/15/15 of the rows, so every
     subtype is represented in every split in proportion, and the result depends only on the data.
     """
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -57,7 +72,7 @@ def assign_splits(rows: list[dict]) -> None:
         groups[row["_key"]].append(row)
     by_subtype: dict[str, list[str]] = defaultdict(list)
     for key, members in groups.items():
-        by_subtype[Counter(m["subtype"] for m in members).most_common(1)[0][0]].append(key)
+        by_subtype[Counter(m["stratum"] for m in members).most_common(1)[0][0]].append(key)
     for keys in by_subtype.values():
         keys.sort(key=_rank)
         total = sum(len(groups[k]) for k in keys)
@@ -77,6 +92,7 @@ def assign_splits(rows: list[dict]) -> None:
 
 def build() -> tuple[list[dict], dict[str, int]]:
     decisions = read_decisions()
+    strata = first_decisions()
     held = holdout_ids()
     if not held:
         print(f"warning: {HOLDOUT} not found; holdout exclusion cannot be verified", file=sys.stderr)
@@ -105,6 +121,7 @@ def build() -> tuple[list[dict], dict[str, int]]:
                 "split": "",
                 "label_method": "read",
                 "_key": dup_key(row["text"]),
+                "stratum": strata[row["id"]],
             }
         )
     missing = sorted(set(decisions) - seen)
@@ -114,7 +131,7 @@ def build() -> tuple[list[dict], dict[str, int]]:
     stats = {"decided": len(rows), "dropped_holdout_twins": len(rows) - len(kept)}
     assign_splits(kept)
     for row in kept:
-        del row["_key"]
+        del row["_key"], row["stratum"]
     kept.sort(key=lambda r: r["id"])
     return kept, stats
 
