@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from classifier.config import TrainConfig
 from classifier.paths import BASE_NAME, default_model_dir, default_seed_path
+
+_DEFAULTS = TrainConfig()
 
 app = typer.Typer(help="Fundraising-promotion classifier: convert, train, evaluate.", no_args_is_help=True)
 console = Console()
@@ -35,13 +38,16 @@ def train(
     data: Path = typer.Option(None, help="labelled JSONL (default: classifier/data/seed.jsonl)"),
     base_model: Path = typer.Option(None, help="any HF checkpoint dir (default: converted e5-small)"),
     out: Path = typer.Option(None, help="models root (default: $ADSCREEN_MODEL_DIR or var/models)"),
-    epochs: int = typer.Option(4),
-    seed: int = typer.Option(42),
-    layers: int = typer.Option(4, help="keep the first N encoder layers (0 = all)"),
-    max_length: int = typer.Option(128),
-    batch_size: int = typer.Option(32),
-    lr: float = typer.Option(2e-4),
+    epochs: int = typer.Option(_DEFAULTS.epochs),
+    seed: int = typer.Option(_DEFAULTS.seed),
+    layers: int = typer.Option(_DEFAULTS.layers or 0, help="keep the first N encoder layers (0 = all)"),
+    max_length: int = typer.Option(_DEFAULTS.max_length),
+    batch_size: int = typer.Option(_DEFAULTS.batch_size),
+    lr: float = typer.Option(_DEFAULTS.lr),
     trim_vocab: bool = typer.Option(True, help="drop vocabulary pieces Chinese text cannot use"),
+    train_windows: int = typer.Option(
+        _DEFAULTS.train_windows, help="windows per training row, max-pooled like inference (1 = first only)"
+    ),
     text_prefix: str = typer.Option("", help='text put before every window, e.g. "passage:" for e5'),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
@@ -49,7 +55,6 @@ def train(
     """Fine-tune, calibrate on dev, report on test, promote only if better than the current model."""
     from classifier.dataset import extra_rows, load_rows
     from classifier.setup import train_and_promote
-    from classifier.train import TrainConfig
 
     rows = load_rows(data or default_seed_path())
     if extra:
@@ -63,6 +68,7 @@ def train(
         lr=lr,
         trim_vocab=trim_vocab,
         text_prefix=text_prefix,
+        train_windows=train_windows,
     )
     run, decision = train_and_promote(out or default_model_dir(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

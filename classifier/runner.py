@@ -49,9 +49,19 @@ class Chunker:
 
     def truncated(self, texts: Sequence[str]) -> list[list[int]]:
         """First window only (training: one example per row)."""
-        prepared = [prepare(t)[: self.body * 4] for t in texts]
+        return [w[0] for w in self.leading(texts, 1)]
+
+    def leading(self, texts: Sequence[str], k: int) -> list[list[list[int]]]:
+        """The first ``k`` windows of each text (training: a row is a small bag of windows, scored by its max)."""
+        prepared = [prepare(t)[: self.body * k * 4] for t in texts]
         bodies = self.tok(prepared, add_special_tokens=False)["input_ids"]
-        return [self.prefix + ids[: self.body] + self.suffix for ids in bodies]
+        return [
+            [
+                self.prefix + ids[s : s + self.body] + self.suffix
+                for s in range(0, max(len(ids), 1), self.body)
+            ][:k]
+            for ids in bodies
+        ]
 
 
 def pad(windows: Sequence[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

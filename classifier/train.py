@@ -12,7 +12,7 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +20,12 @@ import torch
 
 from classifier import student
 from classifier.calibrate import choose_threshold, fit_temperature, sigmoid
+from classifier.config import TrainConfig
 from classifier.dataset import by_split, data_hash, label_to_int
 from classifier.metrics import prf, report, write_report
 from classifier.onnx_export import ONNX_INT8, export_int8
 from classifier.paths import META_FILE
 from classifier.runner import Chunker, doc_margins
-
-
-@dataclass
-class TrainConfig:
-    layers: int | None = 4  # keep the first k encoder layers (None = all)
-    max_length: int = 128
-    epochs: int = 4
-    batch_size: int = 32
-    lr: float = 2e-4
-    head_lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup: float = 0.06
-    dropout: float = 0.1
-    seed: int = 42
-    trim_vocab: bool = True
-    text_prefix: str = ""  # e.g. "passage:" for e5, repeated at the start of every window
-    threads: int = 2
-    max_steps: int | None = None  # cap for smoke tests
 
 
 def seed_everything(seed: int) -> None:
@@ -139,8 +122,8 @@ def train(
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
         student.freeze_embeddings(model)
 
-        windows = chunker.truncated([r["text"] for r in splits["train"]])
-        lengths = [len(w) for w in windows]
+        bags = chunker.leading([r["text"] for r in splits["train"]], max(1, cfg.train_windows))
+        lengths = [max(len(w) for w in bag) * len(bag) for bag in bags]
         head_params = list(model.head.parameters())
         body_params = [
             p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")
@@ -149,7 +132,7 @@ def train(
             [{"params": body_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
             weight_decay=cfg.weight_decay,
         )
-        steps_per_epoch = (len(windows) + cfg.batch_size - 1) // cfg.batch_size
+        steps_per_epoch = (len(bags) + cfg.batch_size - 1) // cfg.batch_size
         total = steps_per_epoch * cfg.epochs
         if cfg.max_steps:
             total = min(total, cfg.max_steps)
@@ -171,9 +154,16 @@ def train(
                         break
                     from classifier.runner import pad
 
-                    ids, mask = pad([windows[i] for i in batch], chunker.pad_id)
+                    flat = [w for i in batch for w in bags[i]]
+                    owner = torch.tensor([j for j, i in enumerate(batch) for _ in bags[i]])
+                    ids, mask = pad(flat, chunker.pad_id)
                     logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
-                    loss = loss_fn(logits, torch.from_numpy(y_train[batch]))
+                    margin = logits[:, 1] - logits[:, 0]
+                    doc = torch.full((len(batch),), -1e4).scatter_reduce(0, owner, margin, "amax")
+                    # softmax is shift-invariant: CE on (0, max margin) == CE on the logits when a bag is 1 window
+                    loss = loss_fn(
+                        torch.stack([torch.zeros_like(doc), doc], 1), torch.from_numpy(y_train[batch])
+                    )
                     optim.zero_grad()
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

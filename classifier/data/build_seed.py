@@ -21,6 +21,9 @@ from classifier.data.common import CODES, HOLDOUT, SUBTYPES, dup_key, holdout_id
 
 HERE = Path(__file__).resolve().parent
 DECISIONS = HERE / "decisions.tsv"
+# Rows picked for reading because a model found them likely or uncertain (active learning). The pick is biased
+# towards the model's blind spots, so these rows go to the train split only and never shape dev/test.
+TRAIN_ONLY = HERE / "decisions_train_only.tsv"
 SEED = HERE / "seed.jsonl"
 RUBRIC_VERSION = 2
 SPLITS = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
@@ -93,6 +96,11 @@ def assign_splits(rows: list[dict]) -> None:
 def build() -> tuple[list[dict], dict[str, int]]:
     decisions = read_decisions()
     strata = first_decisions()
+    train_only = read_decisions(TRAIN_ONLY) if TRAIN_ONLY.exists() else {}
+    both = sorted(set(train_only) & set(strata))
+    if both:
+        raise SystemExit(f"{len(both)} IDs are in both decision files, e.g. {both[:3]}")
+    decisions.update(train_only)
     held = holdout_ids()
     if not held:
         print(f"warning: {HOLDOUT} not found; holdout exclusion cannot be verified", file=sys.stderr)
@@ -121,7 +129,7 @@ def build() -> tuple[list[dict], dict[str, int]]:
                 "split": "",
                 "label_method": "read",
                 "_key": dup_key(row["text"]),
-                "stratum": strata[row["id"]],
+                "stratum": strata.get(row["id"], "train_only"),
             }
         )
     missing = sorted(set(decisions) - seen)
@@ -129,7 +137,15 @@ def build() -> tuple[list[dict], dict[str, int]]:
         raise SystemExit(f"{len(missing)} decided IDs are not in the corpora, e.g. {missing[:3]}")
     kept = [r for r in rows if r["_key"] not in held_keys]
     stats = {"decided": len(rows), "dropped_holdout_twins": len(rows) - len(kept)}
-    assign_splits(kept)
+    fixed = [r for r in kept if r["id"] not in train_only]
+    assign_splits(fixed)
+    # a train-only row that is a near-duplicate of a dev/test row would leak it into training: drop it
+    eval_keys = {r["_key"] for r in fixed if r["split"] != "train"}
+    extra = [r for r in kept if r["id"] in train_only]
+    stats["dropped_eval_twins"] = sum(r["_key"] in eval_keys for r in extra)
+    for row in extra:
+        row["split"] = "train"
+    kept = fixed + [r for r in extra if r["_key"] not in eval_keys]
     for row in kept:
         del row["_key"], row["stratum"]
     kept.sort(key=lambda r: r["id"])
@@ -167,7 +183,8 @@ def main() -> None:
         print(f"wrote {len(rows)} rows to {SEED}")
     print(
         f"decided rows: {stats['decided']}, dropped as near-duplicates of holdout rows: "
-        f"{stats['dropped_holdout_twins']}"
+        f"{stats['dropped_holdout_twins']}, train-only rows dropped as near-duplicates of dev/test rows: "
+        f"{stats['dropped_eval_twins']}"
     )
     print(table(rows))
 

@@ -1,0 +1,26 @@
+"""Training hyper-parameters: one dataclass, importable without torch, so the CLI takes its defaults from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    layers: int | None = 4  # keep the first k encoder layers (None = all)
+    max_length: int = 128
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 2e-4
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    dropout: float = 0.1
+    seed: int = 42
+    trim_vocab: bool = True
+    text_prefix: str = ""  # e.g. "passage:" for e5, repeated at the start of every window
+    threads: int = 2
+    max_steps: int | None = None  # cap for smoke tests
+    # windows per training row, scored by their max like inference does (1 = first window only). Why: a long
+    # post's pitch is often past its first 128 tokens, and a warning's later windows must learn to stay low.
+    train_windows: int = 1
