@@ -48,6 +48,9 @@ def train(
     train_windows: int = typer.Option(
         _DEFAULTS.train_windows, help="windows per training row, max-pooled like inference (1 = first only)"
     ),
+    infer_windows: int = typer.Option(
+        _DEFAULTS.infer_windows, help="windows scored per document at inference, max-pooled (0 = all)"
+    ),
     text_prefix: str = typer.Option("", help='text put before every window, e.g. "passage:" for e5'),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
@@ -69,6 +72,7 @@ def train(
         trim_vocab=trim_vocab,
         text_prefix=text_prefix,
         train_windows=train_windows,
+        infer_windows=infer_windows,
     )
     run, decision = train_and_promote(out or default_model_dir(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

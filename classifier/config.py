@@ -24,3 +24,7 @@ class TrainConfig:
     # windows per training row, scored by their max like inference does (1 = first window only). Why: a long
     # post's pitch is often past its first 128 tokens, and a warning's later windows must learn to stay low.
     train_windows: int = 1
+    # windows scored per document at inference, max-pooled (0 = all, up to runner.MAX_CHUNKS). Why a cap: long
+    # pages are mostly articles, where a max over many windows turns one borrowed phrase into a false alarm;
+    # the lexicon still reads the whole text.
+    infer_windows: int = 0

@@ -14,7 +14,7 @@ import numpy as np
 
 from classifier.calibrate import sigmoid
 from classifier.paths import CURRENT_FILE, ENCODER_DIR, META_FILE, ONNX_INT8, RUNS_DIR
-from classifier.runner import Chunker, doc_margins
+from classifier.runner import MAX_CHUNKS, Chunker, doc_margins
 
 
 def default_threads() -> int:
@@ -35,7 +35,7 @@ def resolve_run_dir(model_dir: Path) -> Path:
 
 
 class Classifier:
-    """Calibrated P(fundraising) for raw texts (digits masked, long texts chunked, max over chunks)."""
+    """Calibrated P(fundraising) for raw texts (digits masked, long texts chunked, max over the first chunks)."""
 
     def __init__(
         self, run_dir: Path, backend: str = "onnx", threads: int | None = None, batch_size: int = 32
@@ -52,7 +52,10 @@ class Classifier:
         threads = threads or default_threads()
         tok = AutoTokenizer.from_pretrained(self.run_dir / ENCODER_DIR)
         self.chunker = Chunker(
-            tok, int(self.meta["max_length"]), text_prefix=self.meta.get("text_prefix", "")
+            tok,
+            int(self.meta["max_length"]),
+            max_chunks=int(self.meta.get("max_windows", MAX_CHUNKS)),
+            text_prefix=self.meta.get("text_prefix", ""),
         )
         if backend == "onnx":
             import onnxruntime as ort

@@ -25,7 +25,7 @@ from classifier.dataset import by_split, data_hash, label_to_int
 from classifier.metrics import prf, report, write_report
 from classifier.onnx_export import ONNX_INT8, export_int8
 from classifier.paths import META_FILE
-from classifier.runner import Chunker, doc_margins
+from classifier.runner import MAX_CHUNKS, Chunker, doc_margins
 
 
 def seed_everything(seed: int) -> None:
@@ -117,7 +117,9 @@ def train(
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(tmp / student.ENCODER_DIR)
-        chunker = Chunker(tok, cfg.max_length, text_prefix=cfg.text_prefix)
+        chunker = Chunker(
+            tok, cfg.max_length, max_chunks=cfg.infer_windows or MAX_CHUNKS, text_prefix=cfg.text_prefix
+        )
         seed_everything(cfg.seed)
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
         student.freeze_embeddings(model)
@@ -199,6 +201,7 @@ def train(
             "temperature": temperature,
             "max_length": cfg.max_length,
             "text_prefix": cfg.text_prefix,
+            "max_windows": chunker.max_chunks,
             "backend_default": "onnx",
             "onnx": ONNX_INT8,
         }
