@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class TrainConfig:
     layers: int | None = 4  # keep the first k encoder layers (None = all)
     max_length: int = 128
-    epochs: int = 4
+    epochs: int = 3
     batch_size: int = 32
     lr: float = 2e-4
     head_lr: float = 1e-3
