@@ -12,13 +12,16 @@ the matcher was built with ``oversize="truncate"``, in which case only the first
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import ahocorasick
+import numpy as np
 
-from . import combos, rates, segment
-from .categories import CATEGORIES, is_counter, label
+from . import combos, rates, rxinfo, segment
+from .categories import CATEGORIES, COUNTER_CATEGORIES, is_counter, label
 from .lexicon import Lexicon, LexiconError, Term
 from .normalize import Normalized, lut_from, normalize, normalize_term, translate
 from .variants import homophone_key, homophone_table, pinyin_variants
@@ -143,7 +146,7 @@ class Matcher:
         self._build()
 
     # ---------------------------------------------------------------- build
-    def _add(self, key: str, term: Term, rule: str, boundary: bool) -> None:
+    def _add(self, key: str, term: Term, rule: str, boundary: bool, canon: str | None = None) -> None:
         if not key:
             return
         prev_i = self._by_key.get(key)
@@ -151,7 +154,10 @@ class Matcher:
             prev = self._entries[prev_i]
             if prev.rule == "literal" and (rule != "literal" or prev.term.weight >= term.weight):
                 return  # a real term wins over a variant that spells the same; the heavier duplicate wins
-        canon = key if rule == "literal" else normalize_term(term.term)
+        if rule == "literal":
+            canon = key
+        elif canon is None:
+            canon = normalize_term(term.term)
         e = _Entry(term, key, rule, bool(_LATIN.match(key)), bool(_LATIN.match(key[-1])), boundary, canon)
         self._entries.append(e)
         idx = len(self._entries) - 1
@@ -188,19 +194,34 @@ class Matcher:
             literal_keys.append(key)
             if _ALL_HAN.fullmatch(key) and t.weight > 0:
                 for v in pinyin_variants(key):
-                    self._add(v, t, "pinyin", False)
+                    self._add(v, t, "pinyin", False, key)
         known = set(literal_keys)
         for w in sorted(helper_words - known):
             self._add(w, Term(w, "helper", 0.0, note="combo helper"), "literal", False)
             literal_keys.append(w)
+        words: list[tuple[str, tuple]] = []
         for folded, idxs in self._folded.items():
             # live entries only (a replaced duplicate stays in _entries but not in _by_key)
-            live = tuple(i for i in idxs if self._by_key.get(self._entries[i].key) == i)
+            live = [self._entries[i] for i in idxs if self._by_key.get(self._entries[i].key) == i]
             if live:
-                self._auto.add_word(folded, (len(folded), live))
-        if len(self._auto) == 0:
-            self._auto.add_word("\x00\x00", (2, ()))  # an empty automaton cannot be finalised
-        self._auto.make_automaton()
+                # exact spelling → its entry (live keys are unique); else the first real term of ≥3 characters
+                # that this is a homophone of (稳赚不陪 → 稳赚不赔)
+                homo = next(
+                    (e for e in live if e.rule == "literal" and e.term.weight > 0 and len(e.key) >= 3), None
+                )
+                words.append((folded, (len(folded), {e.key: e for e in live}, homo)))
+        if not words:
+            words.append(("\x00\x00", (2, {}, None)))  # an empty automaton cannot be finalised
+        self._build_automaton(words)
+        # combination rules indexed by the members of their smallest group (a rule needs a hit from every group)
+        self._combo_by_key: dict[str, list[int]] = {}
+        self._combo_by_cat: dict[str, list[int]] = {}
+        for i, (_t, rule) in enumerate(self._combos):
+            g = min(rule.all, key=lambda g: len(g.terms) + len(g.cats))
+            for k in g.terms:
+                self._combo_by_key.setdefault(k, []).append(i)
+            for c in g.cats:
+                self._combo_by_cat.setdefault(c, []).append(i)
         self._pattern_rx: re.Pattern[str] | None = None
         if self._patterns and not any("(?P<" in t.pattern for t, _ in self._patterns):
             try:
@@ -209,7 +230,66 @@ class Matcher:
                 )
             except re.error:
                 self._pattern_rx = None
+        # skip the lexicon regexes on texts where none can match: every match of each contains one of a few
+        # characters (None: unknown, always run); and let the engine reject impossible start positions cheaply
+        gates = [rxinfo.required_chars(t.pattern) for t, _ in self._patterns]
+        self._pattern_gates: list[tuple[str, ...] | None] = [
+            None if g is None else tuple(sorted(g)) for g in gates
+        ]
+        self._pattern_gate: tuple[str, ...] | None = (
+            None if any(g is None for g in gates) else tuple(sorted(set().union(*gates)))
+        )
+        if self._pattern_rx is not None:
+            self._pattern_rx = _with_first_chars(self._pattern_rx, [t.pattern for t, _ in self._patterns])
+        self._patterns = [(t, _with_first_chars(rx, [t.pattern])) for t, rx in self._patterns]
         segment.add_words(k for k in literal_keys if _ALL_HAN.fullmatch(k))
+
+    def _build_automaton(self, words: list[tuple[str, tuple]]) -> None:
+        """Build the automaton over a two-digit spelling of the homophone-folded text.
+
+        pyahocorasick looks a character up among a node's children one by one, so with ~500 distinct characters at
+        the root every scanned character cost ~100 comparisons. Here each character is spelt as two "digits", a high
+        one from alphabet H and a low one from a disjoint alphabet L (√500 ≈ 23 of each), in keys and text alike, so
+        no node has more than ~23 children. As H and L are disjoint, an occurrence of a spelt key in the spelt text
+        always starts on a character boundary: the matches (and their order) are exactly those of the plain
+        automaton, at ``end // 2``. Characters that occur in no key all get code 0 (a dead-end root path, so they
+        cost two comparisons), and codes go by how common a character is (jieba's single-character frequencies,
+        summed per homophone class), so the common lookups end early.
+        """
+        alphabet = set("".join(w for w, _ in words))
+        rank = _char_rank(self._homophones)
+        far = len(rank) + 1
+        chars = sorted(alphabet, key=lambda c: (rank.get(c, far), c))
+        code = {c: i + 1 for i, c in enumerate(chars)}  # 0: any character that occurs in no key
+        base = max(2, math.isqrt(len(code)) + 1)  # base² > len(code)
+        if base <= 0x60:  # both digit alphabets in Latin-1: the spelt text is a compact one-byte string
+            hi = [chr(0x20 + i) for i in range(base)]
+            lo = [chr(0x80 + i) for i in range(base)]
+            stop = "\x00"
+        else:  # pragma: no cover - needs a lexicon with more than 9,000 distinct characters
+            hi = [chr(0x100 + i) for i in range(base)]
+            lo = [chr(0x100 + base + i) for i in range(base)]
+            stop = "\x01"
+        spell = {c: hi[i // base] + lo[i % base] for c, i in code.items()}
+        spelt = [("".join(spell[c] for c in w), v) for w, v in words]
+        spelt.append(
+            (hi[0] + lo[0] + stop, None)
+        )  # dead end for code 0; `stop` never occurs in a scanned text
+        order = {d: i for i, d in enumerate(hi + lo + [stop])}
+        for w, v in sorted(spelt, key=lambda kv: [order[d] for d in kv[0]]):
+            self._auto.add_word(w, v)
+        self._auto.make_automaton()
+        self.automaton_keys = len(words)
+        # text → two digits per character, as one uint64 per code point (low half first: little-endian UTF-32)
+        plain = self._homo_lut if self._homo_lut is not None else np.arange(0x110000, dtype=np.uint32)
+        table = np.array(
+            [ord(hi[i // base]) | (ord(lo[i % base]) << 32) for i in range(len(code) + 1)], dtype=np.uint64
+        )
+        codes_of = np.zeros(0x110000, dtype=np.uint32)
+        codes_of[np.fromiter((ord(c) for c in code), dtype=np.uint32, count=len(code))] = np.fromiter(
+            code.values(), dtype=np.uint32, count=len(code)
+        )
+        self._scan_lut = table.take(codes_of.take(plain))
 
     def literal_keys(self) -> list[str]:
         """Normalised literal terms (no variants) — what a bare Aho-Corasick baseline would scan for."""
@@ -230,57 +310,55 @@ class Matcher:
             text, truncated = text[: self.max_chars], True
         if not text:
             return MatchResult(lexicon_version=self.version)
-        norm = normalize(text)
-        cands = self._scan(norm.text)
+        norm = normalize(text, self._scan_lut)
+        cands = self._scan(norm.text, norm.alt)
         if not cands:
             return MatchResult(lexicon_version=self.version, truncated=truncated)
         result = self._finish(norm, cands)
         result.truncated = truncated
         return result
 
-    def _scan(self, s: str) -> list[_Cand]:
+    def _scan(self, s: str, h: str | None = None) -> list[_Cand]:
+        """Candidates in ``s`` (normalised text); ``h`` is ``s`` through ``self._scan_lut`` (computed if None)."""
         cands: list[_Cand] = []
-        entries = self._entries
         n = len(s)
         # one scan over the homophone-folded text: exact keys and homophone look-alikes (薇/微) in the same pass
-        h = translate(s, self._homo_lut) if self._homo_lut is not None else s
-        for end, (klen, idxs) in self._auto.iter(h):
-            ns, ne = end - klen + 1, end + 1
-            orig = s[ns:ne] if h is not s else None
-            e = None
-            homophone = False
-            for i in idxs:
-                cand = entries[i]
-                if orig is None or cand.key == orig:
-                    e = cand
-                    break
+        if h is None:
+            h = translate(s, self._scan_lut)
+        crosses = segment.crosses_word
+        for end, (klen, exact, homo) in self._auto.iter(h):
+            ne = (end >> 1) + 1  # h spells each character with two digits (see _build_automaton)
+            ns = ne - klen
+            e = exact.get(s[ns:ne])
             if e is None:  # only a homophone of a lexicon term: trust it for terms of ≥3 characters
-                for i in idxs:
-                    cand = entries[i]
-                    if cand.rule == "literal" and cand.term.weight > 0 and len(cand.key) >= 3:
-                        e, homophone = cand, True
-                        break
+                e = homo
                 if e is None:
                     continue
+                homophone = True
+            else:
+                homophone = False
             if e.latin_head and ns > 0 and "a" <= s[ns - 1] <= "z":
                 continue
             if e.latin_tail and ne < n and "a" <= s[ne] <= "z":
                 continue
-            if not homophone and e.check_boundary and segment.crosses_word(s, ns, ne):
-                continue
             if homophone:
                 cands.append(_Cand(ns, ne, e.term, e.canon, "homophone", e.term.weight * HOMOPHONE_FACTOR))
+            elif e.check_boundary and crosses(s, ns, ne):
+                continue
             else:
                 w = e.term.weight * (PINYIN_FACTOR if e.rule == "pinyin" else 1.0)
                 cands.append(_Cand(ns, ne, e.term, e.canon, e.rule, w))
         if self._pattern_rx is not None:  # all lexicon regexes as one alternation: one pass instead of N
-            pats = self._patterns
-            for m in self._pattern_rx.finditer(s):
-                if m.end() > m.start():
-                    t = pats[int(m.lastgroup[2:])][0]
-                    cands.append(_Cand(m.start(), m.end(), t, m.group(0), "pattern", t.weight))
+            if _any_in(self._pattern_gate, s):
+                pats = self._patterns
+                for m in self._pattern_rx.finditer(s):
+                    if m.end() > m.start():
+                        t = pats[int(m.lastgroup[2:])][0]
+                        cands.append(_Cand(m.start(), m.end(), t, m.group(0), "pattern", t.weight))
         else:
-            for t, rx in self._patterns:
+            for (t, rx), gate in zip(self._patterns, self._pattern_gates, strict=True):
+                if not _any_in(gate, s):
+                    continue
                 for m in rx.finditer(s):
                     if m.end() > m.start():
                         cands.append(_Cand(m.start(), m.end(), t, m.group(0), "pattern", t.weight))
@@ -298,7 +376,22 @@ class Matcher:
         out: list[_Cand] = []
         keys = {c.key for c in cands}
         cats = {c.term.category for c in cands}
-        for t, rule in self._combos:
+        # only rules whose smallest group has a member among the document's keys/categories can fire
+        todo: set[int] = set()
+        by_key, by_cat = self._combo_by_key, self._combo_by_cat
+        for k in keys:
+            ids = by_key.get(k)
+            if ids is not None:
+                todo.update(ids)
+        for c in cats:
+            ids = by_cat.get(c)
+            if ids is not None:
+                todo.update(ids)
+        if not todo:
+            return out
+        combos_ = self._combos
+        for i in sorted(todo):
+            t, rule = combos_[i]
             # quick reject on the document's key/category sets before looking at positions
             if not all(not g.terms.isdisjoint(keys) or not g.cats.isdisjoint(cats) for g in rule.all):
                 continue
@@ -330,59 +423,67 @@ class Matcher:
 
     def _finish(self, norm: Normalized, cands: list[_Cand]) -> MatchResult:
         s = norm.text
-        pos = [
-            c
-            for c in cands
-            if c.weight > 0 and not is_counter(c.term.category) and c.term.category != "helper"
-        ]
-        neg = [c for c in cands if c.weight > 0 and is_counter(c.term.category)]
+        pos: list[_Cand] = []
+        neg: list[_Cand] = []
+        for c in cands:
+            if c.weight > 0:
+                cat = c.term.category
+                if cat in COUNTER_CATEGORIES:
+                    neg.append(c)
+                elif cat != "helper":
+                    pos.append(c)
         pos = _drop_contained(pos)
-        neg = _drop_contained(neg)
-        # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
-        neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]
+        if neg:
+            neg = _drop_contained(neg)
+            # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
+            neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]
         hits: list[Hit] = []
+        idx = norm.idx if pos or neg else None  # the index map is built on first use
         # each distinct term counts once, with a mild boost for repetition (比特币 ×5 is not five pieces of evidence,
         # but an advertorial that repeats 理财平台 is more of a pitch than a passing mention)
         best: dict[str, float] = {}
         count: dict[str, int] = {}
+        window, min_discount = self.counter_window, self.min_discount
         for c in pos:
             factor = 1.0
-            seen: set[str] = set()
-            for k in neg:
-                if k.term.term in seen:
-                    continue
-                gap = max(k.ns - c.ne, c.ns - k.ne, 0)
-                if gap <= self.counter_window:
-                    factor *= 1.0 - k.weight
-                    seen.add(k.term.term)
-            factor = max(factor, self.min_discount)
+            if neg:
+                seen: set[str] = set()
+                for k in neg:
+                    if k.term.term in seen:
+                        continue
+                    gap = max(k.ns - c.ne, c.ns - k.ne, 0)
+                    if gap <= window:
+                        factor *= 1.0 - k.weight
+                        seen.add(k.term.term)
+            factor = max(factor, min_discount)
             w = round(c.weight * factor, 4)
-            key = "rate" if c.rule == "rate" else c.term.term  # many quoted rates are one kind of evidence
+            term = c.term
+            key = "rate" if c.rule == "rate" else term.term  # many quoted rates are one kind of evidence
             if w > best.get(key, 0.0):
                 best[key] = w
             count[key] = count.get(key, 0) + 1
-            os_, oe = norm.span(c.ns, c.ne)
-            hits.append(
-                Hit(c.term.term, c.term.category, w, os_, oe, s[c.ns : c.ne], c.rule, c.term.weight, c.value)
-            )
+            ns, ne = c.ns, c.ne
+            if ne <= ns:
+                os_, oe = norm.span(ns, ne)
+            elif idx is None:
+                os_, oe = ns, ne
+            else:
+                os_, oe = idx[ns], idx[ne - 1] + 1
+            hits.append(Hit(term.term, term.category, w, os_, oe, s[ns:ne], c.rule, term.weight, c.value))
         keep = 1.0
         for key, w in best.items():
             keep *= (1.0 - w) ** (1.0 + REPEAT_BOOST * (min(count[key], 4) - 1))
         for k in neg:
-            os_, oe = norm.span(k.ns, k.ne)
+            ns, ne = k.ns, k.ne
+            if ne <= ns:
+                os_, oe = norm.span(ns, ne)
+            elif idx is None:
+                os_, oe = ns, ne
+            else:
+                os_, oe = idx[ns], idx[ne - 1] + 1
+            term = k.term
             hits.append(
-                Hit(
-                    k.term.term,
-                    k.term.category,
-                    k.weight,
-                    os_,
-                    oe,
-                    s[k.ns : k.ne],
-                    k.rule,
-                    k.term.weight,
-                    None,
-                    True,
-                )
+                Hit(term.term, term.category, k.weight, os_, oe, s[ns:ne], k.rule, term.weight, None, True)
             )
         hits.sort(key=lambda h: (h.start, -h.end))
         # document-level context: news/warning/disclosure language anywhere in the text also damps the whole score,
@@ -395,6 +496,47 @@ class Matcher:
         # splits (raw ≈ 0.29 flags ≤10 % of hard negatives there); the ranking is unchanged
         score = round(1.0 - (1.0 - raw) ** self.gain, 4)
         return MatchResult(hits, score, self.version)
+
+
+def _any_in(chars: tuple[str, ...] | None, s: str) -> bool:
+    """Whether ``s`` contains one of ``chars`` (None: unknown, so yes). A loop of ``in`` beats a regex class here."""
+    if chars is None:
+        return True
+    for c in chars:
+        if c in s:
+            return True
+    return False
+
+
+@lru_cache(maxsize=2)
+def _char_rank(homophones: bool = True) -> dict[str, int]:
+    """Characters of the scanned text, most common first: jieba's frequency of each Han character as a one-character
+    word, summed per homophone class (the scan sees class representatives), then ASCII letters and digits."""
+    freq = segment.tokenizer().FREQ
+    table = homophone_table() if homophones else {}
+    total: dict[str, int] = {}
+    for cp in range(0x4E00, 0xA000):
+        f = freq.get(chr(cp), 0)
+        if f:
+            rep = table.get(cp, chr(cp))
+            total[rep] = total.get(rep, 0) + f
+    order = sorted(total, key=lambda c: (-total[c], c)) + list("0123456789abcdefghijklmnopqrstuvwxyz")
+    return {c: i for i, c in enumerate(dict.fromkeys(order))}
+
+
+def _with_first_chars(rx: re.Pattern[str], patterns: list[str]) -> re.Pattern[str]:
+    """``rx`` prefixed with a look-ahead for the characters its matches can start with (same matches, found ~3x
+    faster, since most positions fail one class test instead of every alternative); ``rx`` itself when unknown."""
+    first: set[str] = set()
+    for p in patterns:
+        chars = rxinfo.first_chars(p)
+        if chars is None:
+            return rx
+        first |= chars
+    try:
+        return re.compile(f"(?={rxinfo.char_class(first)})(?:{rx.pattern})", rx.flags)
+    except re.error:
+        return rx
 
 
 def _drop_contained(cands: list[_Cand]) -> list[_Cand]:

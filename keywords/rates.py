@@ -109,9 +109,14 @@ _TERM = _fast(_TERM, "回返包带" + _NUMCH)
 _MULTIPLE = _fast(_MULTIPLE, "收回翻" + _NUMCH)
 
 # Cheap prefilters: each family's regex only runs when its tell-tale characters occur (most texts have none).
-_RATE_TRIGGER = re.compile(r"[%‰厘]|个点|百分之|[年月日]息|利率|月化|日化")
+# (Every alternative starts with a literal character, so the engine skips ahead by one class test per character.)
+_RATE_TRIGGER = re.compile(r"%|‰|厘|个点|百分之|年息|月息|日息|利率|月化|日化")
 _AMOUNT_TRIGGER = re.compile(r"起|门槛")
 _TERM_TRIGGER = re.compile(r"回购|返本|退本|还本|返租|包租|租约|全额返还|本金返还")
+# Any of the above (or 倍): one pass that lets the ~85 % of texts with none of them skip all four families.
+_ANY_TRIGGER = re.compile(
+    "|".join([_RATE_TRIGGER.pattern, _AMOUNT_TRIGGER.pattern, _TERM_TRIGGER.pattern, "倍"])
+)
 
 
 def _annual_weight(annual: float) -> float:
@@ -158,6 +163,8 @@ def _period(per: str) -> str:
 def extract(text: str) -> list[Extract]:
     """All rate / amount / term / multiple extracts in a normalised text."""
     out: list[Extract] = []
+    if _ANY_TRIGGER.search(text) is None:
+        return out
     for m in _RATE.finditer(text) if _RATE_TRIGGER.search(text) else ():
         if m.group("per"):
             period = _period(m.group("per"))
