@@ -23,7 +23,7 @@ import numpy as np
 from . import combos, rates, rxinfo, segment
 from .categories import CATEGORIES, COUNTER_CATEGORIES, is_counter, label
 from .lexicon import Lexicon, LexiconError, Term
-from .normalize import Normalized, lut_from, normalize, normalize_term, translate
+from .normalize import FoldTable, Normalized, lut_from, normalize, normalize_term, translate
 from .variants import homophone_key, homophone_table, pinyin_variants
 
 FLAG_THRESHOLD = 0.5
@@ -142,7 +142,6 @@ class Matcher:
         self._homophones = homophones
         self._by_key: dict[str, int] = {}
         self._folded: dict[str, list[int]] = {}
-        self._homo_lut = lut_from(homophone_table()) if homophones else None
         self._build()
 
     # ---------------------------------------------------------------- build
@@ -281,7 +280,7 @@ class Matcher:
         self._auto.make_automaton()
         self.automaton_keys = len(words)
         # text → two digits per character, as one uint64 per code point (low half first: little-endian UTF-32)
-        plain = self._homo_lut if self._homo_lut is not None else np.arange(0x110000, dtype=np.uint32)
+        plain = lut_from(homophone_table()) if self._homophones else np.arange(0x110000, dtype=np.uint32)
         table = np.array(
             [ord(hi[i // base]) | (ord(lo[i % base]) << 32) for i in range(len(code) + 1)], dtype=np.uint64
         )
@@ -290,6 +289,7 @@ class Matcher:
             code.values(), dtype=np.uint32, count=len(code)
         )
         self._scan_lut = table.take(codes_of.take(plain))
+        self._fold = FoldTable(self._scan_lut)  # what normalize() looks up per character, spelling included
 
     def literal_keys(self) -> list[str]:
         """Normalised literal terms (no variants) — what a bare Aho-Corasick baseline would scan for."""
@@ -310,7 +310,7 @@ class Matcher:
             text, truncated = text[: self.max_chars], True
         if not text:
             return MatchResult(lexicon_version=self.version)
-        norm = normalize(text, self._scan_lut)
+        norm = normalize(text, self._fold)
         cands = self._scan(norm.text, norm.alt)
         if not cands:
             return MatchResult(lexicon_version=self.version, truncated=truncated)

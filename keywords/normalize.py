@@ -61,19 +61,23 @@ _ALWAYS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ALWAYS_
 # sits between Han characters (or between a Han character and a letter/digit), so 保☆本 → 保本 but 保本。收益 keeps
 # its full stop.
 _SEPCHAR = f"[^{HAN}a-z0-9,。;:!?()、%《》【】\\[\\]{{}}]"
-# Scanning for runs of separators and checking their neighbours in Python is ~3x faster than a look-behind regex.
-# (Spelt "X X*" rather than "X+" so that the pattern starts with the class: the engine then skips to the next
-# separator in one C loop instead of attempting a match at every position, ~2x faster.)
-_SEPRUN = re.compile(f"{_SEPCHAR}{_SEPCHAR}*")
-# The same classes as one byte per code point, for :func:`normalize`: a byte string of classes is scanned for
-# separator runs by a single-byte search (several times faster than a Unicode character class).
-_C_OTHER, _C_SEP, _C_WORD, _C_HAN = 0, 1, 2, 3
-_SEPRUN_B = re.compile(b"\x01\x01*")
+_SEPRUN = re.compile(f"{_SEPCHAR}+")  # reference form; normalize() finds the runs on its class string
+# Repeated Han characters (稳稳稳赚 → 稳赚); applied identically to lexicon terms, so 天天返利 still matches itself.
+_REPEAT = re.compile(
+    f"([{HAN}])\\1+"
+)  # reference form; normalize() compares each code point with its predecessor
+
+# Character classes, one character of the class string that normalize() builds per character of text.
+_C_OTHER, _C_SEP, _C_WORD, _C_HAN, _C_GONE = 0, 1, 2, 3, 4  # GONE: always removed
+_SEPRUN_C = re.compile(
+    "\x01\x01*"
+)  # a run of separators; starts with a literal, so the engine skips ahead fast
 
 
 @lru_cache(maxsize=1)
 def class_lut() -> np.ndarray:
-    cls = np.full(0x110000, _C_SEP, dtype=np.uint8)
+    """The class of every code point, as ``_SEPCHAR`` and ``HAN`` define them (always-removed ones not marked)."""
+    cls = np.full(0x110000, _C_SEP, dtype=np.uint32)
     for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
         cls[lo : hi + 1] = _C_HAN
     cls[ord("a") : ord("z") + 1] = _C_WORD
@@ -81,11 +85,6 @@ def class_lut() -> np.ndarray:
     for c in ",。;:!?()、%《》【】[]{}":
         cls[ord(c)] = _C_OTHER
     return cls
-
-
-# Repeated Han characters (稳稳稳赚 → 稳赚); applied identically to lexicon terms, so 天天返利 still matches itself.
-# (Reference form; ``normalize`` finds the same repeats with one numpy comparison, which is ~4x faster.)
-_REPEAT = re.compile(f"([{HAN}])\\1+")
 
 
 def _opencc_chars() -> dict[str, str]:
@@ -142,18 +141,12 @@ def clean_lut() -> np.ndarray:
     return lut
 
 
-# The hot path calls these directly: the codec functions skip the lookup of the codec by name, a dtype object
-# skips numpy's argument conversion, and ``lut[codes]`` is cheaper than ``lut.take(codes)`` for uint32 indices.
+# The hot path calls these directly: the codec functions skip the lookup of the codec by name, and a dtype object
+# skips numpy's argument conversion.
 _encode = codecs.utf_32_le_encode
 _decode = codecs.utf_32_le_decode
 _frombuffer = np.frombuffer
 _U32 = np.dtype(np.uint32)
-_CLEAN: list[np.ndarray] = []
-
-
-def _load_clean() -> None:
-    if not _CLEAN:
-        _CLEAN[:] = [clean_lut(), class_lut()]
 
 
 def lut_from(table: dict[int, str]) -> np.ndarray:
@@ -164,15 +157,44 @@ def lut_from(table: dict[int, str]) -> np.ndarray:
 
 
 def translate(text: str, lut: np.ndarray) -> str:
-    """1:1 code-point translation through ``lut`` (lone surrogates pass through untouched)."""
+    """1:1 code-point translation through ``lut`` (lone surrogates pass through untouched); a uint64 ``lut`` gives
+    two characters per character (low half first)."""
     return _decode(lut[_frombuffer(_encode(text, "surrogatepass")[0], _U32)].tobytes(), "surrogatepass")[0]
+
+
+class FoldTable:
+    """Everything :func:`normalize` looks up per code point, as one row of uint32 columns: the cleaned fold
+    (:func:`clean_lut`), the class of the folded character (``_C_GONE`` if it is always removed) and optionally the
+    folded character through an extra lookup ``alt_lut`` (uint32: one column; uint64: two, i.e. two characters per
+    character), which fills in :attr:`Normalized.alt`. One ``take`` per text then yields all of them, and decoding
+    the rows gives one string from which the folded text and the class string are sliced."""
+
+    def __init__(self, alt_lut: np.ndarray | None = None) -> None:
+        clean = clean_lut()
+        cls = class_lut()[clean]
+        cls[clean == 0] = _C_GONE
+        cols = [clean, cls]
+        if alt_lut is not None:
+            if alt_lut.dtype == np.uint64:
+                pairs = alt_lut.view(np.uint32).reshape(-1, 2)
+                cols += [pairs[:, 0][clean], pairs[:, 1][clean]]
+            else:
+                cols.append(alt_lut.astype(np.uint32)[clean])
+        self.width = len(cols)  # characters per character of text in the decoded rows
+        self.rows = np.ascontiguousarray(np.stack(cols, axis=1), dtype=np.uint32)
+
+
+@lru_cache(maxsize=1)
+def plain_table() -> FoldTable:
+    return FoldTable()
 
 
 class Normalized:
     """A normalised text plus the original index of each of its characters (``idx`` None means identity).
 
     The index list is only built when asked for (most texts have no hit to map back); ``alt`` is the normalised text
-    passed through the extra lookup given to :func:`normalize` (the matcher's homophone folding), else None.
+    passed through the extra lookup of the :class:`FoldTable` given to :func:`normalize` (the matcher's spelling of
+    the homophone-folded text), else None.
     """
 
     __slots__ = ("text", "orig_len", "alt", "_idx", "_pos", "_mid_len", "_spans")
@@ -220,35 +242,17 @@ class Normalized:
         return f"Normalized(text={self.text!r}, idx={self.idx!r}, orig_len={self.orig_len})"
 
 
-def _sep_spans(text: str) -> list[tuple[int, int]]:
-    """Separator runs (≤4 chars) that sit between Han characters, or between Han and a letter/digit."""
+def _sep_spans(cs: str) -> list[tuple[int, int]]:
+    """Separator runs (≤4 chars) that sit between Han characters, or between Han and a letter/digit, found on the
+    class string ``cs`` of the text."""
     out = []
-    n = len(text)
-    for m in _SEPRUN.finditer(text):
+    n = len(cs)
+    for m in _SEPRUN_C.finditer(cs):
         a, b = m.span()
         if b - a > 4 or a == 0 or b >= n:
             continue
-        left, right = text[a - 1], text[b]
-        # (Han left and word right) or (Han right and word left) == both are word characters, one of them Han
-        lh = "\u4e00" <= left <= "\u9fff" or "\u3400" <= left <= "\u4dbf" or "\uf900" <= left <= "\ufaff"
-        rh = "\u4e00" <= right <= "\u9fff" or "\u3400" <= right <= "\u4dbf" or "\uf900" <= right <= "\ufaff"
-        if (lh and (rh or "a" <= right <= "z" or "0" <= right <= "9")) or (
-            rh and ("a" <= left <= "z" or "0" <= left <= "9")
-        ):
-            out.append((a, b))
-    return out
-
-
-def _sep_spans_cls(cb: bytes) -> list[tuple[int, int]]:
-    """:func:`_sep_spans` on the byte string of character classes of the text."""
-    out = []
-    n = len(cb)
-    for m in _SEPRUN_B.finditer(cb):
-        a, b = m.span()
-        if b - a > 4 or a == 0 or b >= n:
-            continue
-        left, right = cb[a - 1], cb[b]
-        if left >= _C_WORD and right >= _C_WORD and (left == _C_HAN or right == _C_HAN):
+        left, right = cs[a - 1], cs[b]
+        if (left == "\x03" and (right == "\x03" or right == "\x02")) or (right == "\x03" and left == "\x02"):
             out.append((a, b))
     return out
 
@@ -263,50 +267,52 @@ def _drop(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def normalize(text: str, alt_lut: np.ndarray | None = None) -> Normalized:
+def normalize(text: str, table: FoldTable | None = None) -> Normalized:
     """Fold and clean ``text``; see module docstring for the families handled.
 
     Pass 1 removes the always-removed characters, pass 2 separators between Han characters (on pass 1's output),
-    pass 3 repeated Han characters (on pass 2's output). All 1:1 folding is one numpy ``take``; pass 1 is a
-    ``"\\x00" in`` test (the lookup sends those characters to U+0000); pass 3 is one vectorised comparison of each
-    code point with its predecessor, since in pass 2's output two characters are neighbours either because they were
-    already (separators are never Han, so pass 2 cannot split a Han pair) or because a removed run sat between them.
-    With ``alt_lut``, ``alt`` is also filled in: the normalised text passed through that lookup (uint32: one
-    character per character; uint64: two, low half first).
+    pass 3 repeated Han characters (on pass 2's output). In pass 2's output two characters are neighbours either
+    because they already were (separators are never Han, so pass 2 cannot split a Han pair) or because a removed run
+    sat between them, so pass 3 is one vectorised comparison of each code point with its predecessor plus a look
+    across each removed run. With a ``table`` built with an extra lookup, ``alt`` is filled in too.
     """
-    if not _CLEAN:
-        _load_clean()
-    lut, cls_lut = _CLEAN
-    codes = lut[_frombuffer(_encode(text, "surrogatepass")[0], _U32)]
-    s = _decode(codes.tobytes(), "surrogatepass")[0]
+    if table is None:
+        table = plain_table()
+    rows = table.rows.take(_frombuffer(_encode(text, "surrogatepass")[0], _U32), axis=0)
+    k = table.width
+    u = _decode(rows.tobytes(), "surrogatepass")[0]
+    s = u[::k]
+    cs = u[1::k]
     pos = None
-    if "\x00" in s:  # pass 1
-        keep = codes != 0
+    if "\x04" in cs:  # pass 1
+        keep = rows[:, 1] != _C_GONE
         pos = keep.nonzero()[0]
-        codes = codes[keep]
-        s = s.replace("\x00", "")
+        rows = rows[keep]
+        u = _decode(rows.tobytes(), "surrogatepass")[0]
+        s = u[::k]
+        cs = u[1::k]
     n = len(s)
-    cb = cls_lut[codes].tobytes()  # one class byte per character
-    spans = _sep_spans_cls(cb) if b"\x01" in cb else []  # pass 2
+    spans = _sep_spans(cs) if "\x01" in cs else []  # pass 2
     # pass 3: positions (in pass 1's output) of a Han character equal to its new predecessor
     reps: list[int] = []
     if n > 1:
+        codes = rows[:, 0]
         eq = codes[1:] == codes[:-1]
         if b"\x01" in eq.tobytes():
             for j in (eq.nonzero()[0] + 1).tolist():
-                if cb[j] == _C_HAN:
+                if cs[j] == "\x03":
                     reps.append(j)
     for a, b in spans:
-        if cb[b] == _C_HAN and s[b] == s[a - 1]:
+        if cs[b] == "\x03" and s[b] == s[a - 1]:
             reps.append(b)
     if reps:
         spans = sorted(spans + [(j, j + 1) for j in reps])
     alt = None
-    if alt_lut is not None:
-        alt = _decode(alt_lut[codes].tobytes(), "surrogatepass")[0]
+    if k > 2:
+        alt = _decode(rows[:, 2:].tobytes(), "surrogatepass")[0]
         if spans:
-            width = alt_lut.itemsize // 4  # characters of ``alt`` per character of text
-            alt = _drop(alt, spans if width == 1 else [(a * width, b * width) for a, b in spans])
+            w = k - 2  # characters of ``alt`` per character of text
+            alt = _drop(alt, spans if w == 1 else [(a * w, b * w) for a, b in spans])
     if spans:
         s = _drop(s, spans)
     elif pos is None:
