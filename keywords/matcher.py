@@ -546,13 +546,13 @@ def _drop_contained(cands: list[_Cand]) -> list[_Cand]:
         return cands
     cands = sorted(cands, key=lambda c: (c.ns, -(c.ne - c.ns), -c.weight))
     out: list[_Cand] = []
+    reach = -1  # the furthest end among kept candidates: sorted by start, only these can contain a later one
     for c in cands:
-        lit = not c.rule.startswith("combo:") and c.rule not in (
-            "rate",
-            "min_amount",
-            "term_buyback",
-            "multiple",
-        )
+        if c.ne > reach:  # nothing kept so far reaches this far, so nothing contains it (the common case)
+            out.append(c)
+            reach = c.ne
+            continue
+        lit = not c.rule.startswith("combo:") and c.rule not in _NOT_LITERAL
         if lit and any(
             o.ns <= c.ns
             and c.ne <= o.ne
@@ -564,6 +564,9 @@ def _drop_contained(cands: list[_Cand]) -> list[_Cand]:
             continue
         out.append(c)
     return out
+
+
+_NOT_LITERAL = frozenset(("rate", "min_amount", "term_buyback", "multiple"))
 
 
 def explain(hits: list[Hit], score: float) -> str:
