@@ -128,6 +128,7 @@ def add_cmd(
     actor: str = typer.Option(..., help="who makes the change"),
     reason: str = typer.Option("", help="why"),
 ) -> None:
+    """Add a term (or regex pattern / combination rule); bumps the lexicon version, recorded with who and why."""
     try:
         v = _store().add_term(term, category, weight, kind, note, actor=actor, reason=reason, pattern=pattern)
     except LexiconError as exc:
@@ -138,6 +139,7 @@ def add_cmd(
 
 @app.command("remove")
 def remove_cmd(term: str, actor: str = typer.Option(...), reason: str = typer.Option("")) -> None:
+    """Remove a term; bumps the lexicon version (the history keeps what was removed, by whom and why)."""
     try:
         v = _store().remove_term(term, actor=actor, reason=reason)
     except (LexiconError, KeyError) as exc:
@@ -150,6 +152,7 @@ def remove_cmd(term: str, actor: str = typer.Option(...), reason: str = typer.Op
 def reweight_cmd(
     term: str, weight: float, actor: str = typer.Option(...), reason: str = typer.Option("")
 ) -> None:
+    """Change a term's weight (0–1); bumps the lexicon version."""
     try:
         v = _store().reweight(term, weight, actor=actor, reason=reason)
     except (LexiconError, KeyError) as exc:
@@ -165,6 +168,7 @@ def import_cmd(
     reason: str = typer.Option(""),
     replace: bool = typer.Option(False, help="make the CSV the whole lexicon"),
 ) -> None:
+    """Import terms from CSV (the export format): added or updated, or with --replace the whole lexicon."""
     try:
         v = _store().import_csv(path, actor=actor, reason=reason, replace=replace)
     except (LexiconError, OSError) as exc:
@@ -175,12 +179,14 @@ def import_cmd(
 
 @app.command("export")
 def export_cmd(path: Path) -> None:
+    """Export the current lexicon version as CSV (term, category, weight, kind, note, provenance, pattern, boundary)."""
     n = _store().export_csv(path)
     console.print(f"exported {n} terms to {path}")
 
 
 @app.command("history")
 def history_cmd(limit: int = typer.Option(20)) -> None:
+    """The latest lexicon changes, one JSON line each: version, who, when, why, what."""
     for e in _store().history()[-limit:]:
         console.print(json.dumps(e, ensure_ascii=False))
 
@@ -191,6 +197,7 @@ def suggest_cmd(
     dismissed: Path = typer.Option(..., help="JSON lines (text) of dismissed texts"),
     top_k: int = typer.Option(30),
 ) -> None:
+    """Candidate terms over-represented in confirmed vs dismissed texts, for a lexicon editor to accept."""
     from .suggest import suggest_terms
 
     def texts(p: Path) -> list[str]:
