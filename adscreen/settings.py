@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     classifier_backend: str = "onnx"
     use_classifier: bool = True
     secret_key: str = "change-me-in-production"
+    # Reverse proxies in front of the review app (comma-separated addresses or networks, e.g. "10.0.0.0/8"). Their
+    # X-Forwarded-For is believed, so the login limits count the real client address, not the proxy's; with none
+    # set, every request comes from its TCP peer and the header is ignored (it can be forged).
+    trusted_proxies: str = ""
 
     @property
     def embedded(self) -> bool:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from review import api, pages
 from review.cases import LEVEL_LABELS, STATUS_LABELS, aware
@@ -45,11 +46,17 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
-def create_app(database_url: str | None = None, lexicon_dir: str | Path | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None,
+    lexicon_dir: str | Path | None = None,
+    trusted_proxies: str | None = None,
+) -> FastAPI:
     """The review app on ``database_url`` (default: settings); ``app.state.rescore`` can be swapped in tests."""
     from adscreen.settings import get_settings
 
     settings = get_settings()
+    if trusted_proxies is None:
+        trusted_proxies = settings.trusted_proxies
     url = database_url or settings.database_url
     if settings.secret_key == DEFAULT_SECRET and not url.startswith("sqlite"):
         log.warning("ADSCREEN_SECRET_KEY is the default: session cookies can be forged; set a random secret")
@@ -90,6 +97,10 @@ def create_app(database_url: str | None = None, lexicon_dir: str | Path | None =
         same_site="strict",
         https_only=os.environ.get("ADSCREEN_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
     )
+    if trusted_proxies.strip():
+        # outermost, so that everything inside (login limits, audit) sees the client behind the proxy; uvicorn's
+        # middleware takes the right-most address in X-Forwarded-For that is not itself a trusted proxy
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
 
     @app.exception_handler(NotAuthenticated)
     async def _unauthenticated(request: Request, _exc: NotAuthenticated) -> Response:

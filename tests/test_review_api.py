@@ -189,6 +189,24 @@ def test_login_wrong_password_then_rate_limited(env):
         assert s.query(LoginAttempt).filter_by(username="insp", success=False).count() == 5
 
 
+def test_login_limits_count_the_client_behind_a_trusted_proxy(env):
+    """Behind a reverse proxy every request comes from the proxy: its X-Forwarded-For names the real client, and
+    only a configured proxy's header is believed (anyone can send the header)."""
+    proxied = create_app(env["url"], trusted_proxies="10.0.0.0/8")
+    direct = create_app(env["url"])
+    fwd = {"X-Forwarded-For": "203.0.113.7, 10.0.0.9"}  # client, then an inner proxy (trusted, skipped)
+    bad = {"username": "insp", "password": "wrong-password"}
+    via_proxy = TestClient(proxied, client=("10.0.0.5", 40000))
+    assert via_proxy.post("/api/v1/auth/login", json=bad, headers=fwd).status_code == 401
+    outsider = TestClient(proxied, client=("198.51.100.1", 40000))  # not a proxy: its header is a forgery
+    assert outsider.post("/api/v1/auth/login", json=bad, headers=fwd).status_code == 401
+    forged = TestClient(direct, client=("198.51.100.2", 40000))  # no proxies configured: header ignored
+    assert forged.post("/api/v1/auth/login", json=bad, headers=fwd).status_code == 401
+    with session_scope(env["url"]) as s:
+        ips = [a.ip for a in s.query(LoginAttempt).filter_by(username="insp").order_by(LoginAttempt.id)]
+    assert ips == ["203.0.113.7", "198.51.100.1", "198.51.100.2"]
+
+
 def test_login_api_refuses_form_posts_and_unknown_users(env):
     c = TestClient(env["app"])
     r = c.post("/api/v1/auth/login", data={"username": "insp", "password": PASSWORD})
