@@ -115,14 +115,37 @@ def record_rejection(
     http_status: int | None = None,
     raw: bytes | None = None,
 ) -> Rejection:
-    """Keep a refused item with its reason, its hash and a compressed excerpt (never the whole hostile body)."""
+    """Keep a refused item with its reason, its hash and a compressed excerpt (never the whole hostile body).
+
+    The same refusal seen again (same URL, reason, HTTP status and body hash: a scheduled re-crawl of a hostile page)
+    bumps ``seen_count`` and ``last_seen_at`` of its row, so the record stays one row per distinct refusal; a page
+    whose body or status changed gets a row of its own.
+    """
+    raw_sha256 = hashlib.sha256(raw).hexdigest() if raw is not None else None
+    same = session.scalars(
+        select(Rejection)
+        .where(
+            Rejection.url == url,
+            Rejection.reason == reason,
+            Rejection.http_status.is_(None) if http_status is None else Rejection.http_status == http_status,
+            Rejection.raw_sha256.is_(None) if raw_sha256 is None else Rejection.raw_sha256 == raw_sha256,
+        )
+        .order_by(Rejection.id.desc())
+        .limit(1)
+    ).first()
+    if same is not None:
+        same.seen_count = (same.seen_count or 1) + 1
+        same.last_seen_at = utcnow()
+        same.detail = detail[:2000]
+        session.flush()
+        return same
     rejection = Rejection(
         source_id=source_id,
         url=url,
         reason=reason,
         detail=detail[:2000],
         http_status=http_status,
-        raw_sha256=hashlib.sha256(raw).hexdigest() if raw is not None else None,
+        raw_sha256=raw_sha256,
         raw_size=len(raw) if raw is not None else None,
         raw_excerpt=zlib.compress(raw[:EXCERPT_BYTES]) if raw else None,
     )

@@ -100,7 +100,7 @@ class Rejection(Base):
     __tablename__ = "rejections"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text, index=True)
     reason: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     http_status: Mapped[int | None] = mapped_column(Integer)
@@ -108,6 +108,9 @@ class Rejection(Base):
     raw_size: Mapped[int | None] = mapped_column(Integer)
     raw_excerpt: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the same refusal on a later crawl (same URL, reason, status and body) counts here instead of adding a row
+    seen_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Verdict(Base):

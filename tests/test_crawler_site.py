@@ -106,6 +106,10 @@ def test_hostile_site_every_page_accounted_and_recrawl_adds_nothing(
     with session_scope(pg_url) as session:
         assert session.scalar(select(func.count(Document.id))) == 18
         assert session.scalar(select(func.max(Document.updated_at))) == before
+        # the hostile pages were refused again: counted on their rows, not stored twice
+        assert session.scalar(select(func.count(Rejection.id))) == len(rejections)
+        seen = dict(session.execute(select(Rejection.url, Rejection.seen_count)).all())
+        assert seen[base + "/ad/huge"] == seen[base + "/ad/binary"] == 2
 
 
 def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) -> None:

@@ -74,6 +74,31 @@ def test_rejections_are_recorded_with_reason(db_url):
         assert r.reason == "too_large" and r.raw_size == 100_000 and len(r.raw_sha256) == 64
 
 
+def test_a_repeated_rejection_is_counted_not_duplicated(db_url):
+    with session_scope(db_url) as s:
+        first = record_rejection(s, "http://a.test/bin", "binary", "PNG", http_status=200, raw=b"\x89PNG1")
+        first_id = first.id
+    with session_scope(db_url) as s:  # the next scheduled crawl refuses the same page again
+        again = record_rejection(
+            s, "http://a.test/bin", "binary", "PNG again", http_status=200, raw=b"\x89PNG1"
+        )
+        assert again.id == first_id
+    with session_scope(db_url) as s:  # the body changed: a refusal of its own
+        record_rejection(s, "http://a.test/bin", "binary", "PNG", http_status=200, raw=b"\x89PNG2")
+        record_rejection(s, "http://a.test/gone", "http_error", "404", http_status=404)
+        record_rejection(s, "http://a.test/gone", "http_error", "404", http_status=404)
+    with session_scope(db_url) as s:
+        rows = {
+            (r.url, r.raw_sha256 is not None and r.raw_sha256[:6]): r for r in s.scalars(select(Rejection))
+        }
+        assert len(rows) == 3
+        counts = sorted(r.seen_count for r in rows.values())
+        assert counts == [1, 2, 2]
+        repeated = s.get(Rejection, first_id)
+        assert repeated.seen_count == 2 and repeated.detail == "PNG again"
+        assert repeated.last_seen_at >= repeated.created_at
+
+
 def test_verdicts_are_idempotent_and_raise_one_flag(db_url):
     with session_scope(db_url) as s:
         doc, _ = save_document(s, _doc("http://a.test/1"))
