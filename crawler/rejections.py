@@ -13,10 +13,19 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import CancelledError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+try:  # Scrapy ≥ 2.13 wraps Twisted's DNSLookupError in its own exception
+    from scrapy.exceptions import CannotResolveHostError
+
+    _DNS_ERRORS: tuple[type[BaseException], ...] = (DNSLookupError, CannotResolveHostError)
+except ImportError:  # pragma: no cover - older Scrapy
+    _DNS_ERRORS = (DNSLookupError,)
+
+from crawler.ssrf import REFUSED_AT_CONNECT
 from store.db import session_scope
 from store.documents import record_rejection
 
@@ -111,7 +120,10 @@ def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | No
     if type(exc).__name__ == "DownloadCancelledError" or isinstance(exc, CancelledError):
         # the only cancellation the downloader makes on its own is DOWNLOAD_MAXSIZE
         return "too_large", detail or "download cancelled: larger than the size limit", None, None
-    if isinstance(exc, DNSLookupError):
+    if isinstance(exc, _DNS_ERRORS):
+        host = urlparse_cached(failure.request).hostname if getattr(failure, "request", None) else None
+        if host and host in REFUSED_AT_CONNECT:  # the connection-time resolver dropped its every address
+            return "ssrf_blocked", REFUSED_AT_CONNECT[host], None, None
         return "dns_error", detail, None, None
     if isinstance(exc, TimeoutError | TCPTimedOutError):
         return "timeout", detail, None, None

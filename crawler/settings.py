@@ -58,6 +58,9 @@ def build_settings(
         "SPIDER_MIDDLEWARES": dict(SPIDER_MIDDLEWARES),
         "EXTENSIONS": dict(EXTENSIONS),
         "ADSCREEN_DATABASE_URL": database_url,
+        # connection-time SSRF check (DNS rebinding): see crawler.ssrf.GuardedHostnameResolver
+        "TWISTED_DNS_RESOLVER": "crawler.ssrf.GuardedHostnameResolver",
+        "ADSCREEN_ALLOW_PRIVATE": bool(profile.get("allow_private", False)),
         "ADSCREEN_MAX_BODY_BYTES": app.max_body_bytes,
         "ADSCREEN_MAX_TEXT_CHARS": app.max_text_chars,
         "ADSCREEN_SCORE_BATCH_SIZE": app.score_batch_size,

@@ -135,6 +135,23 @@ def test_ssrf_guard_refuses_loopback_without_allow_private(pg_url: str, site: tu
     assert _rejections(pg_url)[0][:2] == (f"{base}/list/1", "ssrf_blocked")
 
 
+def test_connection_time_resolution_refuses_loopback_too(pg_url: str, site: tuple[Site, str]) -> None:
+    """DNS rebinding: the early check saw a public address, the downloader's own lookup gets 127.0.0.1. Simulated
+    by switching the early check off; the guarded resolver must still refuse to connect."""
+    s, base = site
+    named = base.replace("127.0.0.1", "localhost")
+    stats = crawl_source(
+        "rebound",
+        pg_url,
+        profile=html_profile(named, name="rebound", allow_private=False),
+        settings_overrides={"DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.SSRFGuardMiddleware": None}},
+    )
+    assert sum(s.hits.values()) == 0  # nothing reached the server, not even robots.txt
+    assert stats["rejections"] == {"ssrf_blocked": 1} and stats["documents_new"] == 0, _rejections(pg_url)
+    url, reason, detail = _rejections(pg_url)[0]
+    assert (url, reason) == (f"{named}/list/1", "ssrf_blocked") and "when connecting" in detail
+
+
 def test_distributed_processes_share_one_frontier(
     pg_url: str, site: tuple[Site, str], redis_url: str, namespace: str
 ) -> None:

@@ -8,9 +8,10 @@ from datetime import datetime
 import pytest
 from parsel import Selector
 from scrapy import Request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
 from crawler.encoding import DecodeError, decode_body, header_charset
@@ -165,6 +166,8 @@ def test_classify_failures() -> None:
             "too_large",
         ),
         (ConnectionRefusedError("refused"), "network_error"),
+        (DNSLookupError("no results for hostname lookup: nowhere.test"), "dns_error"),
+        (CannotResolveHostError("DNS lookup failed: nowhere.test"), "dns_error"),
     ]
     for exc, reason in cases:
         failure = Failure(exc)
