@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # X-Forwarded-For is believed, so the login limits count the real client address, not the proxy's; with none
     # set, every request comes from its TCP peer and the header is ignored (it can be forged).
     trusted_proxies: str = ""
+    # Mark the review app's session cookie Secure (sent over HTTPS only): set it when inspectors reach the app over
+    # HTTPS, as they should outside the demo; off by default so the plain-HTTP demo on loopback can log in.
+    cookie_secure: bool = False
 
     @property
     def embedded(self) -> bool:

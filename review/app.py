@@ -95,7 +95,7 @@ def create_app(
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="strict",
-        https_only=os.environ.get("ADSCREEN_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+        https_only=settings.cookie_secure,
     )
     if trusted_proxies.strip():
         # outermost, so that everything inside (login limits, audit) sees the client behind the proxy; uvicorn's

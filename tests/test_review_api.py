@@ -223,6 +223,20 @@ def test_session_cookie_flags_and_security_headers(env):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
+    assert "secure" not in cookie.replace("samesite", "")  # the plain-HTTP demo must be able to log in
+
+
+def test_cookie_secure_setting_marks_the_session_cookie(env, monkeypatch):
+    from adscreen.settings import get_settings
+
+    monkeypatch.setenv("ADSCREEN_COOKIE_SECURE", "true")
+    get_settings.cache_clear()
+    try:
+        app = create_app(env["url"])
+    finally:
+        get_settings.cache_clear()
+    cookie = TestClient(app, base_url="https://testserver").get("/login").headers["set-cookie"].lower()
+    assert "; secure" in cookie
 
 
 def test_page_login_and_logout(env):
