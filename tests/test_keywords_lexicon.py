@@ -36,3 +36,15 @@ def test_suggest_folds_evasion_variants():
     confirmed = ["金鹅宝計劃，躺赚", "金☆鹅宝计划，躺赚", "金鹅宝计划 躺赚"]
     out = suggest_terms(confirmed, ["普通新闻"] * 5, None, top_k=5)
     assert max(d["confirmed"] for d in out if "金鹅宝" in d["term"]) == 3
+
+
+def test_ceiling_operating_point_flags_at_most_the_allowed_share_of_hard_negatives():
+    from keywords.eval.ceiling import recall_at
+
+    rows = [{"subtype": "fundraising"}] * 4 + [{"subtype": "warning_news"}] * 10 + [{"subtype": "normal"}] * 3
+    # hard negatives score 0.0 … 0.9; 10 % of 10 allows exactly one of them (0.9) to be flagged
+    scores = [0.95, 0.85, 0.5, 0.1] + [i / 10 for i in range(10)] + [0.99, 0.99, 0.99]
+    recall, flagged = recall_at(scores, rows, 0.10)
+    assert flagged == 0.1 and recall == 0.5  # 0.95 and 0.85 clear the 0.8 threshold; normal rows do not count
+    recall, flagged = recall_at(scores, rows, 0.0)
+    assert flagged == 0.0 and recall == 0.25
