@@ -48,7 +48,11 @@ class _PublicOnly:
 
     def addressResolved(self, address: Any) -> None:  # noqa: N802
         host = getattr(address, "host", "")
-        if host and forbidden_ip(host):
+        try:
+            refused = bool(host) and forbidden_ip(host)
+        except ValueError:  # not an IP address at all: nothing to connect to that we could vouch for
+            refused = True
+        if refused:
             self._dropped.append(host)
             return
         self._passed += 1
