@@ -83,9 +83,9 @@ class GuardedHostnameResolver(CachingHostnameResolver):
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedHostnameResolver:
-        settings = crawler.settings
-        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
-        return cls(reactor, cache_size, settings.getbool("ADSCREEN_ALLOW_PRIVATE"))
+        resolver = super().from_crawler(crawler, reactor)  # Scrapy's cache settings
+        resolver.allow_private = crawler.settings.getbool("ADSCREEN_ALLOW_PRIVATE")
+        return resolver
 
     def resolveHostName(  # noqa: N802 - Twisted's IHostnameResolver
         self,

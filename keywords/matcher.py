@@ -463,24 +463,14 @@ class Matcher:
                 best[key] = w
             count[key] = count.get(key, 0) + 1
             ns, ne = c.ns, c.ne
-            if ne <= ns:
-                os_, oe = norm.span(ns, ne)
-            elif idx is None:
-                os_, oe = ns, ne
-            else:
-                os_, oe = idx[ns], idx[ne - 1] + 1
+            os_, oe = _orig_span(norm, idx, ns, ne)
             hits.append(Hit(term.term, term.category, w, os_, oe, s[ns:ne], c.rule, term.weight, c.value))
         keep = 1.0
         for key, w in best.items():
             keep *= (1.0 - w) ** (1.0 + REPEAT_BOOST * (min(count[key], 4) - 1))
         for k in neg:
             ns, ne = k.ns, k.ne
-            if ne <= ns:
-                os_, oe = norm.span(ns, ne)
-            elif idx is None:
-                os_, oe = ns, ne
-            else:
-                os_, oe = idx[ns], idx[ne - 1] + 1
+            os_, oe = _orig_span(norm, idx, ns, ne)
             term = k.term
             hits.append(
                 Hit(term.term, term.category, k.weight, os_, oe, s[ns:ne], k.rule, term.weight, None, True)
@@ -496,6 +486,15 @@ class Matcher:
         # splits (raw ≈ 0.29 flags ≤10 % of hard negatives there); the ranking is unchanged
         score = round(1.0 - (1.0 - raw) ** self.gain, 4)
         return MatchResult(hits, score, self.version)
+
+
+def _orig_span(norm: Normalized, idx: list[int] | None, ns: int, ne: int) -> tuple[int, int]:
+    """:meth:`Normalized.span` with the index map already in hand (``idx``), as the per-hit loop needs it."""
+    if ne <= ns:
+        return norm.span(ns, ne)
+    if idx is None:
+        return ns, ne
+    return idx[ns], idx[ne - 1] + 1
 
 
 def _any_in(chars: tuple[str, ...] | None, s: str) -> bool:

@@ -127,8 +127,8 @@ def record_rejection(
         .where(
             Rejection.url == url,
             Rejection.reason == reason,
-            Rejection.http_status.is_(None) if http_status is None else Rejection.http_status == http_status,
-            Rejection.raw_sha256.is_(None) if raw_sha256 is None else Rejection.raw_sha256 == raw_sha256,
+            Rejection.http_status.is_not_distinct_from(http_status),
+            Rejection.raw_sha256.is_not_distinct_from(raw_sha256),
         )
         .order_by(Rejection.id.desc())
         .limit(1)
