@@ -110,7 +110,7 @@ def main() -> None:
         return
 
     from crawler.run import crawl_source
-    from crawler.testsite import Site, html_profile
+    from tests.testsite import Site, html_profile
 
     site = Site(pages=args.pages, per_page=args.per_page, hostile=False, endless=False)
     base = site.start()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crawler.run import crawl_source
 from crawler.settings import redis_settings
-from crawler.testsite import Site, api_profile, html_profile
+from tests.testsite import Site, api_profile, html_profile
 from crawler.urls import canonical_url
 from store.db import session_scope
 from store.documents import snapshot
