@@ -1,9 +1,11 @@
-"""The ``adscreen`` command line (Typer). Sub-commands of the libraries are mounted from their own packages."""
+"""The ``adscreen`` command line (Typer). Sub-commands of the libraries are mounted from their own packages.
+
+The libraries read no environment: the root callback hands them this project's settings before any command runs.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from adscreen.settings import get_settings
+from classifier import cli as clf_cli
+from keywords import cli as keywords_cli
+from review import cli as review_cli
 
 app = typer.Typer(
     help="adscreen: screening of ads and listings for illegal-fundraising promotions.", no_args_is_help=True
@@ -26,12 +31,20 @@ app.add_typer(queue_app, name="queue")
 console = Console()
 
 
+@app.callback()
+def main() -> None:
+    """adscreen: screening of ads and listings for illegal-fundraising promotions."""
+    settings = get_settings()
+    keywords_cli.configure(settings.lexicon_dir)
+    clf_cli.configure(settings.model_dir)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema (PostgreSQL or SQLite)."""
     from store.db import upgrade
 
-    upgrade()
+    upgrade(get_settings().database_url)
     console.print(f"schema up to date: {_redact(get_settings().database_url)}")
 
 
@@ -46,7 +59,7 @@ def sources_add(profile: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
     except ProfileError as exc:
         console.print(f"[red]invalid profile {profile}: {exc}[/red]")
         raise typer.Exit(2) from exc
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         source = upsert_source(session, data, actor=_actor())
         console.print(
             f"source [bold]{source.name}[/bold] ({source.kind}) saved, every {source.interval_seconds}s"
@@ -59,7 +72,7 @@ def sources_list() -> None:
     from store.sources import list_sources
 
     table = Table("name", "kind", "interval (s)", "enabled", "last crawled")
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         for s in list_sources(session):
             table.add_row(
                 s.name, s.kind, str(s.interval_seconds), str(s.enabled), str(s.last_crawled_at or "-")
@@ -130,7 +143,7 @@ def queue_list(
     from store.db import session_scope
     from store.queue import QueueFilter, list_flags
 
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         flags = list_flags(session, QueueFilter(status=status), limit=limit)
         rows = [
             {
@@ -176,6 +189,20 @@ def score(
     )
 
 
+@app.command("evaluate-blend")
+def evaluate_blend(
+    split: Annotated[str, typer.Option(help="seed-set split to report (train, dev, test)")] = "test",
+    fit: Annotated[bool, typer.Option(help="fit the keyword/classifier blend on the dev split first")] = False,
+    data: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="labelled JSONL (default: the seed set)")
+    ] = None,
+) -> None:
+    """Keywords alone, classifier alone and the combined verdict on a labelled split."""
+    from scoring.evaluate import SEED, compare
+
+    compare(get_settings(), data or SEED, split, fit, echo=typer.echo)
+
+
 @app.command("score-pending")
 def score_pending() -> None:
     """Score every unscored document in-process (the embedded mode's replacement for the workers)."""
@@ -211,7 +238,7 @@ def export_decisions(
     from store.db import session_scope
     from store.training import decision_rows
 
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         rows = decision_rows(session)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -240,31 +267,14 @@ def demo(
     run_demo(get_settings(), console, serve=serve, port=port)
 
 
-def _mount_optional() -> None:
-    """Library CLIs live in their packages; mount those that are installed."""
-    try:
-        from keywords.cli import app as keywords_app
-
-        app.add_typer(keywords_app, name="keywords", help="The keyword lexicon: match, test, add, remove, …")
-    except ImportError:
-        pass
-    try:
-        from classifier import cli as clf_cli
-
-        for name in ("train", "evaluate", "convert"):
-            if hasattr(clf_cli, name):
-                app.command(name)(getattr(clf_cli, name))
-    except ImportError:
-        pass
-    try:
-        from review import cli as review_cli
-
-        if hasattr(review_cli, "serve"):
-            app.command("serve")(review_cli.serve)
-        if hasattr(review_cli, "users_app"):
-            app.add_typer(review_cli.users_app, name="users", help="Accounts of the review app.")
-    except ImportError:
-        pass
+# The libraries' own commands, mounted directly: a broken import in one of them must fail loudly, not make the
+# command vanish.
+app.add_typer(keywords_cli.app, name="keywords", help="The keyword lexicon: match, test, add, remove, …")
+app.command("train")(clf_cli.train)
+app.command("evaluate")(clf_cli.evaluate)
+app.command("convert")(clf_cli.convert)
+app.command("serve")(review_cli.serve)
+app.add_typer(review_cli.users_app, name="users", help="Accounts of the review app.")
 
 
 def _require_broker() -> None:
@@ -276,7 +286,7 @@ def _require_broker() -> None:
 
 
 def _actor() -> str:
-    return os.environ.get("ADSCREEN_ACTOR") or os.environ.get("USER") or "cli"
+    return get_settings().cli_actor
 
 
 def _redact(url: str) -> str:
@@ -284,5 +294,3 @@ def _redact(url: str) -> str:
 
     return make_url(url).render_as_string(hide_password=True)
 
-
-_mount_optional()

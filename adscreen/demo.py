@@ -31,13 +31,7 @@ def ensure_classifier(settings: Any, console: Console) -> None:
             "classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the keyword lexicon only"
         )
         return
-    try:
-        from classifier.setup import ensure_model
-    except ImportError:
-        console.print(
-            "[yellow]classifier package unavailable: scoring with the keyword lexicon only[/yellow]"
-        )
-        return
+    from classifier.setup import ensure_model
     from scoring.engine import classifier_dir
 
     run = ensure_model(classifier_dir(settings), progress=True)
@@ -184,13 +178,10 @@ def print_agreement(settings: Any, console: Console) -> None:
 
 
 def _serve(settings: Any, console: Console, port: int) -> None:
-    try:
-        from review.app import create_app
-        from review.users import create_user
-    except ImportError:
-        console.print("the review app is not installed; exiting after the summary")
-        return
     import uvicorn
+
+    from review.app import create_app
+    from review.users import create_user
 
     with session_scope(settings.database_url) as session:
         try:

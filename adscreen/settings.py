@@ -1,5 +1,9 @@
 """Runtime configuration, read from ``ADSCREEN_*`` environment variables (and a ``.env`` file).
 
+This module is the only reader of the environment in the packages (a test checks it): every other layer takes
+its values as arguments, so that a library (``keywords``, ``classifier``) or ``store`` can be used, and tested,
+without this project's configuration. Each field is listed in the README's configuration table (tested too).
+
 The defaults are the embedded demo mode: a SQLite file under ``./var/`` and no broker, so that tasks run
 in-process. Production sets ``ADSCREEN_DATABASE_URL`` to PostgreSQL and ``ADSCREEN_BROKER_URL`` to Redis.
 """
@@ -37,6 +41,13 @@ class Settings(BaseSettings):
     score_delay_ms: int = 0
     classifier_backend: str = "onnx"
     use_classifier: bool = True
+    # Threads of one classifier session (ONNX Runtime intra-op, or torch); None: min(2, CPUs). Each worker process
+    # has its own session, so processes x threads should not exceed the cores.
+    clf_threads: int | None = None
+    # Celery queue name of the scoring tasks; crawls go to "<queue>.crawl". Tests give each run its own name.
+    queue: str = "adscreen"
+    # Who the command line records in the audit log (e.g. as the editor of a source); empty: the login name.
+    actor: str = ""
     secret_key: str = "change-me-in-production"
     # Reverse proxies in front of the review app (comma-separated addresses or networks, e.g. "10.0.0.0/8"). Their
     # X-Forwarded-For is believed, so the login limits count the real client address, not the proxy's; with none
@@ -50,6 +61,18 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True in the one-command demo mode: tasks run in-process instead of on Celery workers."""
         return not self.broker_url
+
+    @property
+    def cli_actor(self) -> str:
+        """The audit-log actor of the command line: ``ADSCREEN_ACTOR``, else the login name, else ``cli``."""
+        if self.actor:
+            return self.actor
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+            return "cli"
 
 
 @lru_cache

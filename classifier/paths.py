@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 BASE_NAME = "base-e5-small"
@@ -16,9 +15,15 @@ ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model.int8.onnx"
 
 
+DEFAULT_MODEL_DIR = Path("var/models")
+
+
 def default_model_dir() -> Path:
-    """``$ADSCREEN_MODEL_DIR`` or ``var/models`` (relative to the working directory)."""
-    return Path(os.environ.get("ADSCREEN_MODEL_DIR", "var/models"))
+    """``var/models`` (relative to the working directory); the host passes its configured directory instead.
+
+    A plain library reads no environment: ``adscreen`` hands ``ADSCREEN_MODEL_DIR`` over as an argument.
+    """
+    return DEFAULT_MODEL_DIR
 
 
 def default_seed_path() -> Path:

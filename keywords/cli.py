@@ -1,4 +1,7 @@
-"""Typer sub-commands for the keyword engine; the lead mounts ``app`` as ``adscreen keywords …``.
+"""Typer sub-commands for the keyword engine, mounted as ``adscreen keywords …``.
+
+The live lexicon directory is ``--lexicon-dir``, else the host's default (``adscreen`` passes its
+``ADSCREEN_LEXICON_DIR`` with :func:`configure`; this library reads no environment), else ``var/lexicon``.
 
 adscreen keywords match --in IN.jsonl --out OUT.jsonl
 adscreen keywords test "保本保息，年化15%"
@@ -9,7 +12,6 @@ adscreen keywords remove|reweight|import|export|history|suggest
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -25,24 +27,25 @@ from .store import LexiconStore
 
 app = typer.Typer(help="关键词词库引擎：匹配、测试、增删改、导入导出、新词建议", no_args_is_help=True)
 console = Console()
-_DIR = {"value": None}
+_DIR: dict[str, Path | None] = {"value": None, "default": Path("var/lexicon")}
 
 
-def _default_dir() -> Path:
-    return Path(os.environ.get("ADSCREEN_LEXICON_DIR", "var/lexicon"))
+def configure(lexicon_dir: Path) -> None:
+    """Set the lexicon directory used when ``--lexicon-dir`` is not given."""
+    _DIR["default"] = Path(lexicon_dir)
 
 
 @app.callback()
 def main(
     lexicon_dir: Path = typer.Option(
-        None, "--lexicon-dir", help="live lexicon directory (env ADSCREEN_LEXICON_DIR)"
+        None, "--lexicon-dir", help="live lexicon directory (default: ADSCREEN_LEXICON_DIR under adscreen)"
     ),
 ) -> None:
-    _DIR["value"] = lexicon_dir or _default_dir()
+    _DIR["value"] = lexicon_dir
 
 
 def _store() -> LexiconStore:
-    return LexiconStore(_DIR["value"] or _default_dir())
+    return LexiconStore(_DIR["value"] or _DIR["default"])
 
 
 def _fail(msg: str) -> None:

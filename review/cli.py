@@ -33,10 +33,11 @@ def users_add(
     ] = ...,
 ) -> None:
     """Create an account of the review app."""
+    from adscreen.settings import get_settings
     from store.db import session_scope
 
     try:
-        with session_scope() as session:
+        with session_scope(get_settings().database_url) as session:
             create_user(session, username, password, role, actor="cli")
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -51,15 +51,12 @@ def document_text(title: str | None, text: str) -> str:
     return f"{title}\n{text}" if title and title not in text else text
 
 
-def load_classifier(model_dir: Path, backend: str = "onnx") -> Any | None:
+def load_classifier(model_dir: Path, backend: str = "onnx", threads: int | None = None) -> Any | None:
     """The trained classifier, or None (with a log line) while none has been trained."""
+    from classifier.inference import Classifier
+
     try:
-        from classifier.inference import Classifier
-    except ImportError as exc:  # pragma: no cover - classifier package missing in a trimmed install
-        log.warning("classifier unavailable: %s", exc)
-        return None
-    try:
-        return Classifier.load(model_dir, backend=backend)
+        return Classifier.load(model_dir, backend=backend, threads=threads)
     except FileNotFoundError:
         log.warning("no trained classifier under %s; scoring with keywords only", model_dir)
         return None
@@ -70,7 +67,7 @@ def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer
 
     matcher = LiveMatcher(LexiconStore(settings.lexicon_dir))
     use = settings.use_classifier if use_classifier is None else use_classifier
-    clf = load_classifier(classifier_dir(settings), settings.classifier_backend) if use else None
+    clf = load_classifier(classifier_dir(settings), settings.classifier_backend, settings.clf_threads) if use else None
     return Scorer(
         matcher=matcher,
         classifier=clf,

@@ -1,26 +1,26 @@
 """Evaluate the combined verdict on the labelled seed set, and fit the blend on its dev split.
 
-    .venv/bin/python -m scoring.evaluate --fit            # fit the blend on dev for the current classifier
-    .venv/bin/python -m scoring.evaluate --split test     # keywords alone, classifier alone, combined
+    adscreen evaluate-blend --fit            # fit the blend on dev for the current classifier, then report test
+    adscreen evaluate-blend --split test     # keywords alone, classifier alone, combined
 
-The blend and the classifier's threshold are chosen on dev; the test split is only reported.
+The blend and the classifier's threshold are chosen on dev; the test split is only reported. The settings come
+from the caller (the command line), so that this module reads no configuration of its own.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adscreen.settings import get_settings
+from classifier.paths import default_seed_path
 from scoring import blend as blending
 from scoring.engine import Scorer, build_scorer, classifier_dir
 from scoring.verdict import Thresholds, blend
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "classifier/data/seed.jsonl"
+SEED = default_seed_path()
 HARD = {"finance_legit", "warning_news"}
 
 
@@ -65,40 +65,41 @@ def f1(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=SEED)
-    ap.add_argument("--split", default="test")
-    ap.add_argument("--fit", action="store_true", help="fit the blend on the dev split first")
-    args = ap.parse_args()
-    settings = get_settings()
+def compare(
+    settings: Any,
+    data: Path = SEED,
+    split: str = "test",
+    fit: bool = False,
+    echo: Callable[[str], Any] = print,
+) -> dict[str, tuple[float, float, float, float]]:
+    """Precision, recall, F1 and hard-negative flag rate of each detector on ``split``; prints the table."""
     if not Path(settings.lexicon_dir).exists():  # evaluate the bundled lexicon, not someone's live edits
         settings = settings.model_copy(update={"lexicon_dir": Path(tempfile.mkdtemp()) / "lexicon"})
     scorer = build_scorer(settings)
-    if args.fit:
-        scorer.blend = ensure_blend(settings, scorer, args.data, force=True) or scorer.blend
-        print(f"blend fitted: {scorer.blend}")
-    rows = load_split(args.data, args.split)
+    if fit:
+        scorer.blend = ensure_blend(settings, scorer, data, force=True) or scorer.blend
+        echo(f"blend fitted: {scorer.blend}")
+    rows = load_split(data, split)
     gold = [r["label"] == "fundraising" for r in rows]
     hard = [r["subtype"] in HARD for r in rows]
     kw, clf = detector_scores(scorer, [r["text"] for r in rows])
     t = Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold)
-    print(
-        f"split {args.split}: {len(rows)} rows, {sum(gold)} fundraising, {sum(hard)} finance_legit+warning_news"
+    echo(
+        f"split {split}: {len(rows)} rows, {sum(gold)} fundraising, {sum(hard)} finance_legit+warning_news"
     )
-    print(f"{'detector':<12} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate hard neg':>17}")
+    echo(f"{'detector':<12} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate hard neg':>17}")
+
+    results: dict[str, tuple[float, float, float, float]] = {}
 
     def report(name: str, scores: list[float], threshold: float) -> None:
         pred = [s >= threshold for s in scores]
         p, r, f = f1(pred, gold)
         fpr = sum(pr for pr, h in zip(pred, hard, strict=True) if h) / max(1, sum(hard))
-        print(f"{name:<12} {p:9.3f} {r:7.3f} {f:6.3f} {fpr:17.3f}")
+        results[name] = (p, r, f, fpr)
+        echo(f"{name:<12} {p:9.3f} {r:7.3f} {f:6.3f} {fpr:17.3f}")
 
     report("keywords", kw, t.flag)
     if clf is not None:
         report("classifier", clf, scorer.classifier.threshold)
         report("combined", [blend(k, c, scorer.blend) for k, c in zip(kw, clf, strict=True)], t.flag)
-
-
-if __name__ == "__main__":
-    main()
+    return results

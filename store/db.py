@@ -1,4 +1,8 @@
-"""Engine and session factories, and schema upgrades through Alembic (one code path for both databases)."""
+"""Engine and session factories, and schema upgrades through Alembic (one code path for both databases).
+
+Every function takes the database URL as an argument: ``store`` knows nothing of the project's configuration,
+so a caller that forgets to pass one fails at once instead of silently opening the default SQLite file.
+"""
 
 from __future__ import annotations
 
@@ -40,20 +44,16 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    if url is None:
-        from adscreen.settings import get_settings
-
-        url = get_settings().database_url
-    return engine_for(url)
+def get_engine(url: str) -> Engine:
+    return engine_for(_required(url))
 
 
-def sessionmaker_for(url: str | None = None) -> sessionmaker[Session]:
+def sessionmaker_for(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str) -> Iterator[Session]:
     """A transaction: commits on success, rolls back on error."""
     session = sessionmaker_for(url)()
     try:
@@ -66,6 +66,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
+def _required(url: str) -> str:
+    if not url or not isinstance(url, str):
+        raise ValueError(f"a database URL is required (got {url!r})")
+    return url
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -73,12 +79,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision``; used by ``adscreen db upgrade``, the demo and the tests."""
-    if url is None:
-        from adscreen.settings import get_settings
-
-        url = get_settings().database_url
     engine = get_engine(url)
     cfg = alembic_config(url)
     with engine.begin() as conn:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 from celery.signals import celeryd_init, worker_process_init
 
 from adscreen.settings import get_settings
 
-QUEUE = os.environ.get("ADSCREEN_QUEUE", "adscreen")
+QUEUE = get_settings().queue
 CRAWL_QUEUE = f"{QUEUE}.crawl"
 QUEUES = {"default": QUEUE, "crawl": CRAWL_QUEUE}
 ROUTES = {"adscreen.crawl_source": CRAWL_QUEUE}

@@ -42,7 +42,7 @@ def crawl_source(name: str) -> dict:
     from crawler.run import crawl_source as run_crawl
 
     stats = run_crawl(name, get_settings().database_url)
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         session.execute(update(Source).where(Source.name == name).values(last_crawled_at=utcnow()))
     return stats
 
@@ -60,7 +60,7 @@ def enqueue_scoring(ids: list[int]) -> int:
 @app.task(name="adscreen.rescore", autoretry_for=DB_DOWN, retry_backoff=2, max_retries=8)
 def rescore(scope: str = "open") -> int:
     """After a lexicon or model change: score again the documents of undecided flags (or every document)."""
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         ids = rescore_ids(session, scope)
     return enqueue_scoring(ids)
 
@@ -70,7 +70,7 @@ def sweep_unscored() -> int:
     """Re-enqueue documents left unscored (a lost message, a broker restart); returns how many."""
     s = get_settings()
     cutoff = utcnow() - timedelta(seconds=s.sweeper_min_age_seconds)
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         ids = list(
             session.scalars(
                 select(Document.id)
@@ -89,7 +89,7 @@ def schedule_crawls() -> list[str]:
 
     now = utcnow()
     due: list[str] = []
-    with session_scope() as session:
+    with session_scope(get_settings().database_url) as session:
         for source in session.scalars(select(Source).where(Source.enabled.is_(True))):
             last = source.last_crawled_at
             if last is not None and last.tzinfo is None:
