@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
-from scoring.engine import Scorer, document_text
+from scoring.engine import Scorer
 from store.db import session_scope
-from store.models import Document
+from store.models import Document, DocumentVersion
 from store.verdicts import VerdictIn, save_verdicts
 
 
@@ -36,16 +36,19 @@ def score_document_ids(
     """Score and store in ONE transaction: a batch killed mid-way leaves nothing behind and is redone whole."""
     result = BatchResult()
     with session_scope(database_url) as session:
+        # the current version of each document: its named fields, not the raw snapshot
         docs = list(
             session.scalars(
-                select(Document)
-                .options(load_only(Document.id, Document.title, Document.text))  # not the raw snapshot
+                select(DocumentVersion)
+                .options(load_only(DocumentVersion.id, DocumentVersion.document_id, DocumentVersion.title,
+                                   DocumentVersion.text))
+                .join(Document, Document.current_version_id == DocumentVersion.id)
                 .where(Document.id.in_(list(ids)))
                 .order_by(Document.id)
             )
         )
         result.missing = len(set(ids)) - len(docs)
-        verdicts = scorer.score([document_text(d.title, d.text) for d in docs])
+        verdicts = scorer.score_fields([d.fields() for d in docs])
         if delay_ms:  # failure injection: a slow batch, killed mid-way in the tests
             for _ in docs:
                 time.sleep(delay_ms / 1000)
@@ -53,8 +56,9 @@ def score_document_ids(
             session,
             [
                 (
-                    doc.id,
+                    doc.document_id,
                     VerdictIn(
+                        version_id=doc.id,
                         score=v.score,
                         level=v.level,
                         flagged=v.flag,

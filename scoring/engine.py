@@ -7,13 +7,14 @@ for every batch; the keyword matcher picks up new lexicon versions by itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scoring import blend as blending
 from scoring.blend import DEFAULT, Blend
+from scoring.fields import compose, place_hits
 from scoring.verdict import Thresholds, Verdict, combine
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,23 @@ class Scorer:
     blend: Blend = DEFAULT
 
     def score(self, texts: Sequence[str]) -> list[Verdict]:
+        """Plain texts (``adscreen score``): each is one ``body`` field."""
+        return self.score_fields([{"body": t} for t in texts])
+
+    def score_fields(self, docs: Sequence[Mapping[str, str | None]]) -> list[Verdict]:
+        """Documents as named fields; every hit comes back in its field's offsets with its ``matched`` characters."""
+        composed = [compose(f) for f in docs]
+        texts = [c.text for c in composed]
         probs: list[float | None] = [None] * len(texts)
         if self.classifier is not None and texts:
-            probs = [float(p) for p in self.classifier.predict_proba(list(texts))]
+            probs = [float(p) for p in self.classifier.predict_proba(texts)]
         version = getattr(self.classifier, "version", None)
         out = []
-        for text, prob in zip(texts, probs, strict=True):
-            kw = self.matcher.match(text) if self.matcher is not None else None
-            out.append(
-                combine(kw, prob, self.thresholds, classifier_version=version, blend_params=self.blend)
-            )
+        for fields, comp, prob in zip(docs, composed, probs, strict=True):
+            kw = self.matcher.match(comp.text) if self.matcher is not None else None
+            verdict = combine(kw, prob, self.thresholds, classifier_version=version, blend_params=self.blend)
+            verdict.hits = place_hits(comp, fields, verdict.hits)
+            out.append(verdict)
         return out
 
     @property
@@ -44,11 +52,6 @@ class Scorer:
         return [
             name for name, d in (("keywords", self.matcher), ("classifier", self.classifier)) if d is not None
         ]
-
-
-def document_text(title: str | None, text: str) -> str:
-    """What the detectors read: the title carries the pitch as often as the body does."""
-    return f"{title}\n{text}" if title and title not in text else text
 
 
 def load_classifier(model_dir: Path, backend: str = "onnx", threads: int | None = None) -> Any | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from store import audit
 from store.dedup import BANDS, NEAR_DUPLICATE_BITS, bands, content_hash, hamming, simhash
-from store.models import Document, Rejection, utcnow
+from store.models import Document, DocumentVersion, Rejection, utcnow
 
 NEAR_DUPLICATE_CANDIDATES = 200
 EXCERPT_BYTES = 4096
@@ -42,42 +44,130 @@ class DocumentIn:
     source_id: int | None = None
 
 
-def snapshot(doc: Document) -> bytes:
-    """The raw response body as fetched."""
-    return zlib.decompress(doc.raw_snapshot)
+def snapshot(item: DocumentVersion | Document) -> bytes:
+    """The raw response body as fetched: of a version, or of a document's current version."""
+    version = item.current_version if isinstance(item, Document) else item
+    if version is None:
+        raise LookupError("document has no captured version")
+    return zlib.decompress(version.raw_snapshot)
+
+
+VERSIONED = ("title", "text", "publisher", "contact", "region", "platform", "category", "price", "posted_at")
+
+
+def _same_content(version: DocumentVersion, item: DocumentIn) -> bool:
+    return all(_norm(getattr(version, n)) == _norm(getattr(item, n)) for n in VERSIONED)
+
+
+def _norm(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+
+
+def fingerprint(item: DocumentIn) -> str:
+    """SHA-256 over every versioned field: what makes two captures the same content."""
+    payload = json.dumps(
+        [str(_norm(getattr(item, n))) if getattr(item, n) is not None else None for n in VERSIONED],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveStatus]:
-    """Insert or update by canonical URL; an unchanged page (same content hash) is left as it is."""
-    digest = content_hash(item.text)
-    doc = session.scalar(select(Document).where(Document.canonical_url == item.canonical_url))
-    if doc is not None and doc.content_hash == digest:
+    """Insert, or add a version when the content changed; an unchanged capture leaves everything as it is.
+
+    Identity is (source, canonical URL), so two sources never share or overwrite a document. Versions are never
+    updated: a changed page is a new version with its own snapshot, hash and capture time, and cases already
+    judged keep pointing at the version they judged.
+    """
+    source_key = item.source_id or 0
+    doc = session.scalar(
+        select(Document).where(Document.source_key == source_key, Document.canonical_url == item.canonical_url)
+    )
+    current = doc.current_version if doc is not None else None
+    if doc is not None and current is not None and _same_content(current, item):
+        if doc.removed_at is not None:  # it came back
+            audit.record(session, "crawler", "document.restored", "document", doc.id,
+                         {"removed_status": doc.removed_status}, None)
+            doc.removed_at, doc.removed_status = None, None
         return doc, "unchanged"
     status: SaveStatus = "updated" if doc is not None else "new"
+    now = utcnow()
     if doc is None:
-        doc = Document(canonical_url=item.canonical_url)
+        doc = Document(canonical_url=item.canonical_url, source_key=source_key, version_count=0)
         session.add(doc)
     doc.url = item.url
     doc.source_id = item.source_id
-    for name in ("title", "publisher", "contact", "region", "platform", "category", "price", "posted_at"):
+    for name in VERSIONED:
         setattr(doc, name, getattr(item, name))
-    doc.text = item.text
+    digest = content_hash(item.text)
     doc.content_hash = digest
     # the body, not the title: reposts keep the pitch and change the headline
     doc.simhash = simhash(item.text)
     doc.sh_b0, doc.sh_b1, doc.sh_b2, doc.sh_b3 = bands(doc.simhash)
-    doc.raw_snapshot = zlib.compress(item.raw, 6)
-    doc.raw_sha256 = hashlib.sha256(item.raw).hexdigest()
+    raw_sha256 = hashlib.sha256(item.raw).hexdigest()
+    doc.raw_sha256 = raw_sha256
     doc.raw_size = len(item.raw)
     doc.http_status = item.http_status
     doc.http_headers = item.http_headers
     doc.encoding = item.encoding
-    doc.fetched_at = utcnow()
+    doc.fetched_at = now
     doc.scored_at = None
+    doc.removed_at, doc.removed_status = None, None
+    doc.version_count = (doc.version_count or 0) + 1
     session.flush()
+    version = DocumentVersion(
+        document_id=doc.id,
+        number=doc.version_count,
+        url=item.url,
+        **{name: getattr(item, name) for name in VERSIONED},
+        content_hash=fingerprint(item),
+        raw_snapshot=zlib.compress(item.raw, 6),
+        raw_sha256=raw_sha256,
+        raw_size=len(item.raw),
+        http_status=item.http_status,
+        http_headers=item.http_headers,
+        encoding=item.encoding,
+        captured_at=now,
+    )
+    session.add(version)
+    session.flush()
+    doc.current_version_id = version.id
+    doc.current_version = version
+    if status == "updated":
+        audit.record(session, "crawler", "document.version", "document", doc.id,
+                     {"version": version.number - 1}, {"version": version.number, "sha256": raw_sha256})
     doc.group_id = _near_duplicate_group(session, doc)
     session.flush()
     return doc, status
+
+
+def mark_removed(session: Session, document_id: int, http_status: int) -> bool:
+    """The page answered 404/410 on a re-crawl: kept as an event on the document, its versions untouched.
+
+    Returns True when this is news (the document was not already marked removed).
+    """
+    doc = session.get(Document, document_id)
+    if doc is None or doc.removed_at is not None:
+        return False
+    doc.removed_at, doc.removed_status = utcnow(), http_status
+    audit.record(session, "crawler", "document.removed", "document", doc.id, None, {"http_status": http_status})
+    session.flush()
+    return True
+
+
+def find_document(session: Session, source_id: int | None, canonical_url: str) -> Document | None:
+    return session.scalar(
+        select(Document).where(Document.source_key == (source_id or 0), Document.canonical_url == canonical_url)
+    )
+
+
+def versions_of(session: Session, document_id: int) -> list[DocumentVersion]:
+    """Every captured version of a document, oldest first."""
+    return list(
+        session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == document_id).order_by(DocumentVersion.number)
+        )
+    )
 
 
 def _near_duplicate_group(session: Session, doc: Document) -> int:

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,10 +19,36 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on PostgreSQL and SQLite alike.
+
+    SQLite has no time zones: SQLAlchemy writes an aware datetime's wall time and drops its offset, so a post at
+    21:00+08:00 came back as a naive 21:00 and was shown as 21:00 UTC. Converting to UTC before the write and
+    attaching UTC on the read makes both databases hold and return the same instant. A naive value is taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -51,18 +76,29 @@ class Source(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_crawled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_crawled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Document(Base):
-    """One crawled ad or listing, with its raw snapshot kept as evidence."""
+    """One ad or listing of one source, identified by (source, canonical URL).
+
+    The columns below mirror its *current* version, for listing and filtering; what was captured lives, frozen, in
+    ``DocumentVersion`` rows, one per distinct content, and verdicts and flags point at the version they judged.
+    """
 
     __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("source_key", "canonical_url", name="uq_documents_source_url"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    # source_id, or 0 for documents of no source (``adscreen score`` imports): NULLs never collide in a unique key
+    source_key: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     url: Mapped[str] = mapped_column(Text)
-    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), index=True)
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_versions.id", use_alter=True, name="fk_documents_current_version")
+    )
+    version_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     publisher: Mapped[str | None] = mapped_column(Text)
@@ -71,8 +107,8 @@ class Document(Base):
     platform: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)
     price: Mapped[str | None] = mapped_column(Text)
-    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     simhash: Mapped[str | None] = mapped_column(String(16))
     # the SimHash's four 16-bit bands, indexed: near-duplicate candidates share at least one (store/dedup.py)
@@ -81,17 +117,58 @@ class Document(Base):
     sh_b2: Mapped[int | None] = mapped_column(Integer, index=True)
     sh_b3: Mapped[int | None] = mapped_column(Integer, index=True)
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    raw_size: Mapped[int] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    http_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    # the page answered 404/410 on a re-crawl: the captured versions stay, the case shows the removal
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_status: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    source: Mapped[Source | None] = relationship()
+    current_version: Mapped[DocumentVersion | None] = relationship(foreign_keys=[current_version_id])
+
+
+class DocumentVersion(Base):
+    """One captured content of a document, frozen: its fields, raw snapshot and hash never change once written.
+
+    The detectors read the named text fields (``fields()``); every hit's offsets index one of them, so what an
+    inspector sees highlighted is exactly what matched, and what the bureau receives is exactly what was captured.
+    """
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number", name="uq_document_versions_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … per document
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
     raw_snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed response body
     raw_sha256: Mapped[str] = mapped_column(String(64))
     raw_size: Mapped[int] = mapped_column(Integer)
     http_status: Mapped[int | None] = mapped_column(Integer)
     http_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     encoding: Mapped[str | None] = mapped_column(String(40))
-    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    source: Mapped[Source | None] = relationship()
+    document: Mapped[Document] = relationship(foreign_keys=[document_id])
+
+    def fields(self) -> dict[str, str]:
+        """The named texts the detectors read, in reading order (``scoring.fields``)."""
+        return {"title": self.title or "", "body": self.text or ""}
 
 
 class Rejection(Base):
@@ -107,19 +184,23 @@ class Rejection(Base):
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     raw_size: Mapped[int | None] = mapped_column(Integer)
     raw_excerpt: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # the same refusal on a later crawl (same URL, reason, status and body) counts here instead of adding a row
     seen_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Verdict(Base):
     """The combined detectors' judgement of one document under one set of detector versions."""
 
     __tablename__ = "verdicts"
-    __table_args__ = (UniqueConstraint("document_id", "detector_versions", name="uq_verdict_doc_versions"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "detector_versions", name="uq_verdict_version_detectors"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    # the captured version judged: a changed page is a new version and is judged again
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), index=True)
     detector_versions: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
     level: Mapped[str] = mapped_column(String(10))
@@ -129,31 +210,41 @@ class Verdict(Base):
     hits: Mapped[list[Any]] = mapped_column(JSON, default=list)
     explanation: Mapped[str] = mapped_column(Text, default="")
     detectors: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     document: Mapped[Document] = relationship()
+    version: Mapped[DocumentVersion] = relationship()
 
 
 class Flag(Base):
-    """A queue entry: one per document, pointing at the verdict that raised or last updated it."""
+    """A queue entry pointing at the verdict that raised or last updated it, and at the version it judges.
+
+    An undecided flag follows its document's newest version; once claimed or decided it stays pinned to the version
+    the inspector saw. A later version that is suspect again raises a flag of its own (one per document version).
+    """
 
     __tablename__ = "flags"
-    __table_args__ = (Index("ix_flags_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_flags_status_priority", "status", "priority"),
+        UniqueConstraint("document_id", "version_id", name="uq_flags_document_version"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), unique=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), index=True)
     verdict_id: Mapped[int] = mapped_column(ForeignKey("verdicts.id"))
     status: Mapped[str] = mapped_column(String(20), default=FlagStatus.OPEN.value)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     level: Mapped[str] = mapped_column(String(10))
     category: Mapped[str | None] = mapped_column(String(60))
     assignee: Mapped[str | None] = mapped_column(String(100))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    referred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     document: Mapped[Document] = relationship()
+    version: Mapped[DocumentVersion] = relationship()
     verdict: Mapped[Verdict] = relationship()
 
 
@@ -169,7 +260,7 @@ class Decision(Base):
         String(40)
     )  # negative subtype of the labelling rubric on dismiss
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     flag: Mapped[Flag] = relationship()
 
@@ -179,7 +270,7 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(60))
     entity: Mapped[str] = mapped_column(String(40))
@@ -197,7 +288,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # bumped by logout, password change and deactivation: sessions signed with an older value are refused
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # --- review app (review/) -------------------------------------------------------------------------------------
@@ -218,9 +311,9 @@ class TermProposal(Base):
         String(20), default="pending", index=True
     )  # pending|approved|rejected
     decided_by: Mapped[str | None] = mapped_column(String(100))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lexicon_version: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LoginAttempt(Base):
@@ -232,4 +325,4 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(100), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from store.db import session_scope
-from store.documents import DocumentIn, record_rejection, save_document, snapshot
+from store.documents import DocumentIn, record_rejection, save_document, snapshot, versions_of
 from store.models import AuditEvent, Document, Flag, Rejection, Verdict
 from store.queue import QueueError, claim, claim_next, decide, mark_referred, release
 from store.verdicts import VerdictIn, save_verdict
@@ -50,11 +50,18 @@ def test_save_document_dedupes_by_canonical_url_and_content(db_url):
     with session_scope(db_url) as s:
         again, status = save_document(s, _doc("http://a.test/1"))
         assert status == "unchanged" and again.id == doc.id
-        # only digits changed (a new phone number): still the same content
+        # only digits changed (a new phone number): a new version, since the contact is evidence
         _, status = save_document(s, _doc("http://a.test/1", PITCH.replace("138", "139")))
-        assert status == "unchanged"
+        assert status == "updated"
         changed, status = save_document(s, _doc("http://a.test/1", PITCH + "另送黄金。"))
         assert status == "updated" and changed.id == doc.id and changed.scored_at is None
+        assert changed.version_count == 3
+    with session_scope(db_url) as s:
+        versions = versions_of(s, doc.id)
+        assert [v.number for v in versions] == [1, 2, 3]
+        assert versions[0].text == PITCH and "13900000000" in versions[1].text
+        assert snapshot(versions[0]) == f"<html>{PITCH}</html>".encode()
+        assert s.get(Document, doc.id).current_version_id == versions[2].id
 
 
 def test_near_duplicates_share_a_group(db_url):
