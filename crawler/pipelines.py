@@ -13,7 +13,7 @@ from typing import Any
 from parsel import Selector
 from scrapy.crawler import Crawler
 
-from crawler.encoding import DecodeError, decode_body
+from crawler.encoding import DecodeError, decode_body, normalise
 from crawler.extract import dotted, main_text, parse_datetime, select_text, text_from_markup
 from crawler.items import Page
 from crawler.rejections import Duplicate, Rejected
@@ -69,6 +69,8 @@ class EncodingPipeline(_Stage):
             raise Rejected("decode_error", str(exc)) from exc
         if item.declared_encoding and item.encoding:
             self.stats.inc_value(f"adscreen/encoding/{item.encoding}")
+            if normalise(item.declared_encoding) != item.encoding:
+                self.stats.inc_value("adscreen/encoding_mislabelled")
         return item
 
 

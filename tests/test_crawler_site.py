@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crawler.run import crawl_source
 from crawler.settings import redis_settings
-from tests.testsite import Site, api_profile, html_profile
 from crawler.urls import canonical_url
 from store.db import session_scope
 from store.documents import snapshot
 from store.models import Document, Rejection
+from tests.testsite import CHARSET_PAGES, Site, api_profile, html_profile
 
 pytestmark = pytest.mark.services
 
@@ -32,7 +33,8 @@ def site() -> Iterator[tuple[Site, str]]:
 
 def _documents(url: str) -> dict[str, Document]:
     with session_scope(url) as session:
-        return {d.canonical_url: d for d in session.scalars(select(Document))}
+        query = select(Document).options(selectinload(Document.current_version))  # snapshot() after the session
+        return {d.canonical_url: d for d in session.scalars(query)}
 
 
 def _rejections(url: str) -> list[tuple[str, str, str]]:
@@ -110,6 +112,22 @@ def test_hostile_site_every_page_accounted_and_recrawl_adds_nothing(
         assert session.scalar(select(func.count(Rejection.id))) == len(rejections)
         seen = dict(session.execute(select(Rejection.url, Rejection.seen_count)).all())
         assert seen[base + "/ad/huge"] == seen[base + "/ad/binary"] == 2
+
+
+def test_mislabelled_charsets_are_stored_as_the_right_chinese(pg_url: str, site: tuple[Site, str]) -> None:
+    """Big5 and UTF-8 labelled GBK, GBK labelled Big5: each label decodes the bytes without error, into garble."""
+    _, base = site
+    stats = crawl_source("charsets", pg_url, profile=html_profile(base, name="charsets",
+                                                                  start_urls=[f"{base}/list/charsets"]))  # fmt: skip
+    docs = _documents(pg_url)
+    assert stats["documents_new"] == len(CHARSET_PAGES) and not stats["rejections"]
+    for path, (text, real, label) in CHARSET_PAGES.items():
+        doc = docs[canonical_url(base + path)]
+        assert snapshot(doc).decode(_PY[label])  # the label alone "works": that is the trap
+        assert (doc.title, doc.text, doc.encoding) == (text, text, _PY[real]), path
+
+
+_PY = {"gbk": "gb18030", "big5": "big5hkscs", "utf-8": "utf-8"}
 
 
 def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) -> None:

@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from crawler.encoding import DecodeError, decode_body, header_charset
+from crawler.encoding import TRUST, DecodeError, decode_body, header_charset, plausibility
 from crawler.extract import (
     clean_text,
     dotted,
@@ -28,6 +28,7 @@ from crawler.rejections import SSRFBlocked, classify_failure
 from crawler.ssrf import check_host, forbidden_ip
 from crawler.urls import canonical_url
 from crawler.validation import binary_reason, size_reason
+from tests.testsite import CHARSET_PAGES
 
 ZH = "本公司推出高收益理财产品，年化收益率百分之十八，保本保息，稳赚不赔，欢迎投资咨询。联系人王经理。"
 ZH_TW = "本公司推出高收益理財產品，年化收益率百分之十八，保本保息，穩賺不賠，歡迎投資諮詢。聯系人王經理。"
@@ -43,6 +44,24 @@ def test_gbk_body_decodes_whatever_the_label(declared: str | None) -> None:
 def test_big5_detected_when_mislabelled() -> None:
     text, codec = decode_body(ZH_TW.encode("big5"), "utf-8")
     assert text == ZH_TW and codec == "big5hkscs"
+
+
+@pytest.mark.parametrize(
+    ("text", "real", "label"),
+    [(text, real, label) for text, real, label in CHARSET_PAGES.values()]
+    + [(ZH_TW, "big5", "gbk"), (ZH_TW, "big5", "gb2312"), (ZH, "gbk", "big5"), (ZH_TW, "utf-8", "gbk")],
+)
+def test_declared_charset_that_decodes_into_garble_is_not_trusted(text: str, real: str, label: str) -> None:
+    body = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode(real)
+    got, codec = decode_body(body, label)
+    assert f"<p>{text}</p>" in got, got
+    assert codec == {"big5": "big5hkscs", "gbk": "gb18030", "utf-8": "utf-8"}[real]
+
+
+def test_plausibility_separates_chinese_from_garble() -> None:
+    assert plausibility(ZH) == plausibility(ZH_TW) == plausibility("plain ASCII") == 1.0
+    assert plausibility(ZH_TW.encode("big5").decode("gb18030")) < 0.5
+    assert plausibility("到期保本退出。".encode("gbk").decode("big5")) < TRUST
 
 
 def test_gb18030_only_characters_and_meta_charset() -> None:

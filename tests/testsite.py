@@ -1,7 +1,7 @@
 """A small local classified-ad site with hostile pages, for the crawler tests and the crawl benchmark.
 
 GBK pages with ETag/Last-Modified (answering 304), a paged JSON API, and the pages a hostile or broken site
-serves: GBK labelled as UTF-8, a 20 MB body, binary bodies, scripts and zero-width characters in the text, an
+serves: GBK labelled as UTF-8 (and, on /list/charsets, Big5 and UTF-8 labelled GBK, GBK labelled Big5), a 20 MB body, binary bodies, scripts and zero-width characters in the text, an
 empty page, a 404, a robots.txt-forbidden page, a tracking-parameter duplicate and endless pagination.
 """
 
@@ -26,6 +26,13 @@ PITCHES = [
 ]
 HOSTILE = ["/ad/mislabelled", "/ad/huge", "/ad/binary", "/ad/png", "/ad/script", "/ad/zw", "/ad/empty",
            "/ad/missing", "/private/ad", "/ad/1?utm_source=wechat"]  # fmt: skip
+# Mislabelled charsets that the label decodes "strictly" into garble (GB18030 decodes almost any byte string), listed
+# on /list/charsets only: path -> (text, real encoding, label)
+CHARSET_PAGES = {
+    "/charset/big5-as-gbk": ("保證保本保息，穩賺不賠，月月返利。", "big5", "gbk"),
+    "/charset/utf8-as-gbk": ("承诺年化收益15%、保本付息，", "utf-8", "gbk"),
+    "/charset/gbk-as-big5": ("到期保本退出。", "gbk", "big5"),
+}
 
 
 def detail_html(n: int, body: str | None = None, title: str | None = None) -> str:
@@ -40,6 +47,15 @@ def detail_html(n: int, body: str | None = None, title: str | None = None) -> st
         f'<span class="region">浙江省杭州市</span><span class="price">面议</span>'
         "<footer>版权所有 本地分类信息网</footer></body></html>"
     )
+
+
+def charset_page(path: str) -> tuple[int, dict[str, str], bytes]:
+    text, real, label = CHARSET_PAGES[path]
+    html = (
+        f'<html><head><meta charset="{label}"><title>{text}</title></head><body><h1>{text}</h1>'
+        f'<div class="content"><p>{text}</p></div></body></html>'
+    )
+    return 200, {"Content-Type": f"text/html; charset={label}"}, html.encode(real)
 
 
 def listing_html(page: int, links: list[str], next_url: str | None) -> str:
@@ -83,6 +99,10 @@ class Site:
         html_gbk = {"Content-Type": "text/html; charset=gbk"}
         if path == "/robots.txt":
             return 200, {"Content-Type": "text/plain"}, ROBOTS
+        if path == "/list/charsets":
+            return 200, html_gbk, listing_html(1, list(CHARSET_PAGES), None).encode("gbk")
+        if path in CHARSET_PAGES:
+            return charset_page(path)
         if path.startswith("/list/"):
             return self.listing(int(path.rsplit("/", 1)[1]))
         if path.startswith("/loop/"):  # endless pagination: every page links to the next one
