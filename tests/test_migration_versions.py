@@ -1,0 +1,66 @@
+"""Migration 0005 on data: documents become version 1, old hits (offsets into title+"\\n"+text) land in their field."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+
+import psycopg
+import pytest
+from sqlalchemy import select, text
+
+from store.db import engine_for, session_scope, upgrade
+from store.models import Document, DocumentVersion, Flag, Verdict
+from tests.conftest import PG_ADMIN_URL, _pg_url_for
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"adscreen_m_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_url_for(name)
+    yield url
+    engine_for(url).dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_0005_keeps_evidence_and_maps_old_hits(bare_url):
+    upgrade(bare_url, "0004")
+    title, body = "保本理财", "年化收益18%，联系王经理"
+    combined = f"{title}\n{body}"
+    hits = [
+        {"term": "保本", "category": "return_promise", "weight": 0.9, "start": 0, "end": 2},
+        {"term": "年化", "category": "rate", "weight": 0.5, "start": combined.index("年化"),
+         "end": combined.index("年化") + 2},
+    ]
+    raw = b"<html>evidence</html>"
+    with engine_for(bare_url).begin() as c:
+        c.execute(text(
+            "INSERT INTO documents (id, url, canonical_url, title, text, content_hash, raw_snapshot, raw_sha256, "
+            "raw_size, http_headers, fetched_at, created_at, updated_at) VALUES (1, 'http://a/1', 'http://a/1', "
+            ":t, :b, 'h', :raw, 'sha', 21, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"t": title, "b": body, "raw": zlib.compress(raw)})
+        c.execute(text(
+            "INSERT INTO verdicts (id, document_id, detector_versions, score, level, flagged, hits, explanation, "
+            "detectors, created_at) VALUES (1, 1, 'kw:1', 0.9, 'high', :f, :hits, '', '[]', CURRENT_TIMESTAMP)"),
+            {"hits": json.dumps(hits), "f": True})
+        c.execute(text(
+            "INSERT INTO flags (id, document_id, verdict_id, status, priority, level, created_at, updated_at) "
+            "VALUES (1, 1, 1, 'referred', 0.9, 'high', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    upgrade(bare_url)
+    with session_scope(bare_url) as s:
+        doc = s.get(Document, 1)
+        (version,) = s.scalars(select(DocumentVersion)).all()
+        assert doc.current_version_id == version.id and version.number == 1 and doc.version_count == 1
+        assert zlib.decompress(version.raw_snapshot) == raw and version.text == body
+        verdict = s.get(Verdict, 1)
+        assert verdict.version_id == version.id
+        assert [(h["field"], h["start"], h["end"], h["matched"]) for h in verdict.hits] == [
+            ("title", 0, 2, "保本"), ("body", 0, 2, "年化")]
+        assert s.get(Flag, 1).version_id == version.id
