@@ -39,7 +39,7 @@ def test_suggest_folds_evasion_variants():
 
 
 def test_ceiling_operating_point_flags_at_most_the_allowed_share_of_hard_negatives():
-    from keywords.eval.ceiling import recall_at
+    from tools.keywords_eval.ceiling import recall_at
 
     rows = [{"subtype": "fundraising"}] * 4 + [{"subtype": "warning_news"}] * 10 + [{"subtype": "normal"}] * 3
     # hard negatives score 0.0 … 0.9; 10 % of 10 allows exactly one of them (0.9) to be flagged

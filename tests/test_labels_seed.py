@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.data.build_seed import SEED, assign_splits, first_decisions, read_decisions, render
-from classifier.data.common import SUBTYPES, dup_key
+from tools.seed_data.build_seed import SEED, assign_splits, first_decisions, read_decisions, render
+from tools.seed_data.common import SUBTYPES, dup_key
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 HOLDOUT = SHARED / "data" / "holdout_ids.txt"
@@ -145,7 +145,7 @@ def test_read_decisions_overrides_and_skips(tmp_path: Path) -> None:
 def test_seed_file_matches_a_fresh_build(rows: list[dict]) -> None:
     if not (HOLDOUT.exists() and CORPUS.exists()):
         pytest.skip("shared corpora not present")
-    from classifier.data.build_seed import build
+    from tools.seed_data.build_seed import build
 
     fresh, _ = build()
     assert render(fresh) == SEED.read_text(encoding="utf-8")

@@ -1,24 +1,26 @@
 """Reading aid: print the next batch of undecided candidates from one pool, with a heuristic proposal.
 
 The proposal only orders and pre-fills; every row's final code is checked by a person reading the text and
-recorded with `decide`. Usage:
-  python -m classifier.data.review show POOL [N]      # writes /tmp/adscreen_batch.tsv
-  python -m classifier.data.review decide "3=W 7=O"   # accepts the batch with these overrides (S = skip)
-  python -m classifier.data.review stats
+recorded with `decide`. Usage (from the repository root):
+  python -m tools.seed_data.review show POOL [N]      # writes the batch file (--batch, default var/labelling/batch.tsv)
+  python -m tools.seed_data.review decide "3=W 7=O"   # accepts the batch with these overrides (S = skip)
+  python -m tools.seed_data.review stats
+  python -m tools.seed_data.review sizes               # candidates per pool
+`--decisions FILE` names the decisions file to read and append to (default: the classifier's decisions.tsv).
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
-from classifier.data.common import CODES, dup_key, load_corpus
+from tools.seed_data.common import CODES, dup_key, load_corpus
 
-DECISIONS = Path(__file__).with_name("decisions.tsv")
-BATCH = Path("/tmp/adscreen_batch.tsv")
+DECISIONS = Path(__file__).resolve().parents[2] / "classifier" / "data" / "decisions.tsv"
+BATCH = Path("var/labelling/batch.tsv")
 
 STRONG = (
     "保本 保息 年化 月息 日息 返租 包租 原始股 静态收益 动态收益 拆分盘 资金盘 互助盘 出局 矿机 稳赚 零风险 高收益 "
@@ -96,10 +98,10 @@ POOLS = {
 }
 
 
-def decided() -> dict[str, str]:
+def decided(decisions: Path = DECISIONS) -> dict[str, str]:
     out: dict[str, str] = {}
-    if DECISIONS.exists():
-        for line in DECISIONS.read_text(encoding="utf-8").splitlines():
+    if decisions.exists():
+        for line in decisions.read_text(encoding="utf-8").splitlines():
             if line and not line.startswith("#"):
                 rid, code = line.split("\t")[:2]
                 out[rid] = code
@@ -116,8 +118,10 @@ def pool_rows(pool: str) -> list[dict]:
     return rows
 
 
-def show(pool: str, n: int = 60, width: int = 230) -> None:
-    done = decided()
+def show(
+    pool: str, n: int = 60, width: int = 230, batch: Path = BATCH, decisions: Path = DECISIONS
+) -> None:
+    done = decided(decisions)
     done_keys = {dup_key(r["text"]) for r in load_corpus() if r["id"] in done}
     out, seen = [], set(done_keys)
     for r in pool_rows(pool):
@@ -128,38 +132,53 @@ def show(pool: str, n: int = 60, width: int = 230) -> None:
         out.append(r)
         if len(out) >= n:
             break
-    BATCH.write_text("".join(f"{r['id']}\t{propose(r)}\n" for r in out), encoding="utf-8")
+    batch.parent.mkdir(parents=True, exist_ok=True)
+    batch.write_text("".join(f"{r['id']}\t{propose(r)}\n" for r in out), encoding="utf-8")
     for i, r in enumerate(out):
         text = re.sub(r"\s+", " ", r["text"])[:width]
         print(f"{i}|{propose(r)}|{r['id']}|{r.get('source_label', '')[:12]}| {text}")
 
 
-def decide(overrides: str) -> None:
-    lines = [ln.split("\t") for ln in BATCH.read_text(encoding="utf-8").splitlines()]
+def decide(overrides: str, batch: Path = BATCH, decisions: Path = DECISIONS) -> None:
+    lines = [ln.split("\t") for ln in batch.read_text(encoding="utf-8").splitlines()]
     ov = dict(tok.split("=") for tok in overrides.split())
-    with DECISIONS.open("a", encoding="utf-8") as fh:
+    with decisions.open("a", encoding="utf-8") as fh:
         for i, (rid, prop) in enumerate(lines):
             code = ov.get(str(i), prop)
             if code not in CODES and code != "S":
                 raise SystemExit(f"bad code {code} at {i}")
             fh.write(f"{rid}\t{code}\n")
-    BATCH.write_text("", encoding="utf-8")
-    stats()
+    batch.write_text("", encoding="utf-8")
+    stats(decisions)
 
 
-def stats() -> None:
-    c = Counter(decided().values())
+def stats(decisions: Path = DECISIONS) -> None:
+    c = Counter(decided(decisions).values())
     print(" ".join(f"{k}={c[k]}" for k in "FALDWONS"), "total", sum(c.values()))
 
 
-if __name__ == "__main__":
-    cmd = sys.argv[1]
-    if cmd == "show":
-        show(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 60)
-    elif cmd == "decide":
-        decide(sys.argv[2] if len(sys.argv) > 2 else "")
-    elif cmd == "stats":
-        stats()
-    elif cmd == "sizes":
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=Path, default=BATCH, help="the batch file show writes and decide reads")
+    ap.add_argument("--decisions", type=Path, default=DECISIONS, help="decisions file (read, appended to)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p_show = sub.add_parser("show")
+    p_show.add_argument("pool", choices=sorted(POOLS))
+    p_show.add_argument("n", type=int, nargs="?", default=60)
+    sub.add_parser("decide").add_argument("overrides", nargs="?", default="")
+    sub.add_parser("stats")
+    sub.add_parser("sizes")
+    args = ap.parse_args(argv)
+    if args.cmd == "show":
+        show(args.pool, args.n, batch=args.batch, decisions=args.decisions)
+    elif args.cmd == "decide":
+        decide(args.overrides, batch=args.batch, decisions=args.decisions)
+    elif args.cmd == "stats":
+        stats(args.decisions)
+    else:
         for p in POOLS:
             print(p, len(pool_rows(p)))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ project never carries rows that were not read. Holdout IDs are refused twice: `l
 decision naming one is an error. Rows that are near-duplicates of a holdout row are dropped as well, so the
 evaluation set cannot leak in through a twin.
 
-Usage: python -m classifier.data.build_seed [--check]
+Usage: python -m tools.seed_data.build_seed [--check]
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from classifier.data.common import CODES, HOLDOUT, SUBTYPES, dup_key, holdout_ids, load_corpus
+from tools.seed_data.common import CODES, HOLDOUT, SUBTYPES, dup_key, holdout_ids, load_corpus
 
-HERE = Path(__file__).resolve().parent
-DECISIONS = HERE / "decisions.tsv"
+# The reading decisions and the seed set are the classifier's package data; this builder only writes them.
+DATA = Path(__file__).resolve().parents[2] / "classifier" / "data"
+DECISIONS = DATA / "decisions.tsv"
 # Rows picked for reading because a model found them likely or uncertain (active learning). The pick is biased
 # towards the model's blind spots, so these rows go to the train split only and never shape dev/test.
-TRAIN_ONLY = HERE / "decisions_train_only.tsv"
-SEED = HERE / "seed.jsonl"
+TRAIN_ONLY = DATA / "decisions_train_only.tsv"
+SEED = DATA / "seed.jsonl"
 RUBRIC_VERSION = 2
 SPLITS = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
 
@@ -176,7 +177,7 @@ def main() -> None:
     text = render(rows)
     if args.check:
         if not SEED.exists() or SEED.read_text(encoding="utf-8") != text:
-            raise SystemExit("seed.jsonl is stale: run python -m classifier.data.build_seed")
+            raise SystemExit("seed.jsonl is stale: run python -m tools.seed_data.build_seed")
         print("seed.jsonl is up to date")
     else:
         SEED.write_text(text, encoding="utf-8")

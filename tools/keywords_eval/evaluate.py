@@ -1,9 +1,9 @@
 """Evaluate the keyword matcher: recall on fundraising, flag rate on the hard negatives, evasion-set recall ratio.
 
-    .venv/bin/python -m keywords.eval.evaluate [--set PATH] [--lexicon-dir DIR] [--show-errors]
+    .venv/bin/python -m tools.keywords_eval.evaluate [--set PATH] [--lexicon-dir DIR] [--show-errors]
 
 Data: ``classifier/data/seed.jsonl`` when it exists (the project's labelled set), otherwise our own small set
-``keywords/eval/evalset.jsonl``; holdout IDs are dropped either way. Flagged = score ≥ FLAG_THRESHOLD.
+``tools/keywords_eval/evalset.jsonl``; holdout IDs are dropped either way. Flagged = score ≥ FLAG_THRESHOLD.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from keywords import FLAG_THRESHOLD, Lexicon, LexiconStore, Matcher
-from keywords.eval.evasion import make_evasions
+from tools.keywords_eval.evasion import make_evasions
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -7,9 +7,9 @@ with the repeat boost, each hit discounted by its nearby counter-evidence, times
 the calibration exponent. Counter-evidence weights, rates and amounts stay as they are (they are rules, not
 phrases). An L2 pull towards the current weights keeps rare terms where an analyst put them.
 
-    .venv/bin/python -m keywords.eval.fit_weights [--apply] [--l2 0.02] [--min-support 3]
+    .venv/bin/python -m tools.keywords_eval.fit_weights [--apply] [--l2 0.02] [--min-support 3]
 
-Then check dev/test with ``python -m keywords.eval.evaluate --split test``.
+Then check dev/test with ``python -m tools.keywords_eval.evaluate --split test``.
 
 Measured 2026-11-27 on the relabelled seed set (4,203 train rows): with the threshold set for ~8 % hard-negative
 flags on train+dev, fitted weights gave test recall 0.73–0.75 against 0.75 for the shipped weights, for every l2
@@ -26,9 +26,9 @@ from collections import defaultdict
 import numpy as np
 
 from keywords import Lexicon, Matcher
-from keywords.eval.evaluate import HARD_NEG, SEED, load
-from keywords.eval.tune_weights import apply_to_yaml
 from keywords.matcher import REPEAT_BOOST
+from tools.keywords_eval.evaluate import HARD_NEG, SEED, load
+from tools.keywords_eval.tune_weights import apply_to_yaml
 
 FITTED_RULES = ("literal", "pinyin", "homophone")
 LOW, HIGH = 0.02, 0.95

@@ -4,7 +4,7 @@ Why: the seed weights come from domain.md; the corpora show that many of those p
 warnings (集资, 拉人头, 高息 …). We down-weight a positive term whose documents are mostly negatives and weaken a
 counter-evidence term that mostly occurs in real pitches. Only the train split is read; evaluate on dev/test.
 
-    .venv/bin/python -m keywords.eval.tune_weights [--apply] [--min-support 6]
+    .venv/bin/python -m tools.keywords_eval.tune_weights [--apply] [--min-support 6]
 
 History: applied once to the seed lexicon (86 weights changed); terms added later by hand were not re-tuned.
 Running it again re-reads the current lexicon, so its proposals now differ from that first run.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from keywords import Lexicon, Matcher
 from keywords.categories import is_counter
-from keywords.eval.evaluate import SEED, load
 from keywords.lexicon import SEED_PATH
+from tools.keywords_eval.evaluate import SEED, load
 
 HARD = ("finance_legit", "warning_news", "loan_ad")
 
