@@ -14,7 +14,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy import select
 
 from crawler.rejections import SSRFBlocked
-from crawler.ssrf import check_host
+from crawler.ssrf import SSRFPolicy
 from crawler.urls import canonical_url
 from store.db import session_scope
 from store.models import Document
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class SSRFGuardMiddleware:
-    """Refuse requests to non-public addresses unless the spider's profile sets ``allow_private``.
+    """Refuse requests the crawl's :class:`~crawler.ssrf.SSRFPolicy` forbids (non-public addresses unless the
+    profile allows them for the hosts it names; link-local and metadata addresses always).
 
     It runs before robots.txt handling, so a refused host is never contacted at all; redirects pass through it
     again. Resolution results are cached per host for the crawl.
@@ -31,6 +32,7 @@ class SSRFGuardMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.policy = SSRFPolicy.from_settings(crawler.settings)
         self._verdicts: dict[tuple[str, int | None], str | None] = {}
 
     @classmethod
@@ -38,12 +40,10 @@ class SSRFGuardMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if getattr(self.crawler.spider, "allow_private", False):
-            return None
         parsed = urlparse_cached(request)
         key = (parsed.hostname or "", parsed.port)
         if key not in self._verdicts:
-            self._verdicts[key] = check_host(*key)
+            self._verdicts[key] = self.policy.check_host(*key)
         reason = self._verdicts[key]
         if reason:
             self.crawler.stats.inc_value("adscreen/ssrf_blocked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adscreen.settings import Settings, get_settings
+from crawler.ssrf import profile_hosts
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidationPipeline": 100,
@@ -61,6 +62,12 @@ def build_settings(
         # connection-time SSRF check (DNS rebinding): see crawler.ssrf.GuardedHostnameResolver
         "TWISTED_DNS_RESOLVER": "crawler.ssrf.GuardedHostnameResolver",
         "ADSCREEN_ALLOW_PRIVATE": bool(profile.get("allow_private", False)),
+        "ADSCREEN_PRIVATE_HOSTS": sorted(
+            profile_hosts(
+                [*(profile.get("start_urls") or []), (profile.get("api") or {}).get("url") or ""],
+                profile.get("allowed_hosts") or [],
+            )
+        ),
         "ADSCREEN_MAX_BODY_BYTES": app.max_body_bytes,
         "ADSCREEN_MAX_TEXT_CHARS": app.max_text_chars,
         "ADSCREEN_SCORE_BATCH_SIZE": app.score_batch_size,

@@ -153,6 +153,28 @@ def test_ssrf_guard_refuses_loopback_without_allow_private(pg_url: str, site: tu
     assert _rejections(pg_url)[0][:2] == (f"{base}/list/1", "ssrf_blocked")
 
 
+def test_allow_private_reaches_only_the_named_host_and_never_metadata(
+    pg_url: str, site: tuple[Site, str]
+) -> None:
+    """The profile names 127.0.0.1 with allow_private: a redirect to the metadata address, a redirect to another
+    name of the same machine and a link to it are refused and recorded; none of them is fetched."""
+    s, base = site
+    port = base.rsplit(":", 1)[1]
+    profile = html_profile(base, name="private", start_urls=[f"{base}/list/ssrf"])
+    stats = crawl_source("private", pg_url, profile=profile)
+    refused = {u: (reason, detail) for u, reason, detail in _rejections(pg_url)}
+    assert stats["rejections"] == {"ssrf_blocked": 3} and stats["documents_new"] == 0, refused
+    assert set(refused) == {
+        "http://169.254.169.254/latest/meta-data/",
+        f"http://localhost:{port}/ad/1",
+        f"http://localhost:{port}/ad/2",
+    }
+    assert "metadata" in refused["http://169.254.169.254/latest/meta-data/"][1]
+    assert "not a host the profile names" in refused[f"http://localhost:{port}/ad/2"][1]
+    assert s.hits["/redirect/metadata"] == s.hits["/redirect/elsewhere"] == 1
+    assert s.hits["/ad/1"] == s.hits["/ad/2"] == 0
+
+
 def test_connection_time_resolution_refuses_loopback_too(pg_url: str, site: tuple[Site, str]) -> None:
     """DNS rebinding: the early check saw a public address, the downloader's own lookup gets 127.0.0.1. Simulated
     by switching the early check off; the guarded resolver must still refuse to connect."""

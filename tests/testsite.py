@@ -103,6 +103,15 @@ class Site:
             return 200, html_gbk, listing_html(1, list(CHARSET_PAGES), None).encode("gbk")
         if path in CHARSET_PAGES:
             return charset_page(path)
+        if path == "/list/ssrf":  # on a profile that names 127.0.0.1 with allow_private: none may be fetched
+            port = self.server.server_address[1] if self.server else 0
+            links = ["/redirect/metadata", "/redirect/elsewhere", f"http://localhost:{port}/ad/2"]
+            return 200, html_gbk, listing_html(1, links, None).encode("gbk")
+        if path == "/redirect/metadata":
+            return 302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""
+        if path == "/redirect/elsewhere":  # the same server under a name the profile does not give
+            port = self.server.server_address[1] if self.server else 0
+            return 302, {"Location": f"http://localhost:{port}/ad/1"}, b""
         if path.startswith("/list/"):
             return self.listing(int(path.rsplit("/", 1)[1]))
         if path.startswith("/loop/"):  # endless pagination: every page links to the next one

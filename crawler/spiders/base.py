@@ -25,7 +25,6 @@ class ProfileSpider(scrapy.Spider):
         self.profile = profile
         self.source_id = source_id
         self.crawl_id = crawl_id
-        self.allow_private = bool(profile.get("allow_private", False))
         self.max_pages = int(profile.get("max_pages", 200))
         self.listing_scheduled = 0
 
