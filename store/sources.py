@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -73,3 +74,8 @@ def get_source(session: Session, name: str) -> Source | None:
 
 def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.name)))
+
+
+def mark_crawled(session: Session, source_id: int, at: datetime | None = None) -> None:
+    """Record when a source was last crawled (or claimed for a crawl): the one writer of ``last_crawled_at``."""
+    session.execute(update(Source).where(Source.id == source_id).values(last_crawled_at=at or utcnow()))
