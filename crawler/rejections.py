@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import scrapy.exceptions
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
@@ -18,18 +19,20 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
-try:  # Scrapy ≥ 2.13 wraps Twisted's DNSLookupError in its own exception
-    from scrapy.exceptions import CannotResolveHostError
-
-    _DNS_ERRORS: tuple[type[BaseException], ...] = (DNSLookupError, CannotResolveHostError)
-except ImportError:  # pragma: no cover - older Scrapy
-    _DNS_ERRORS = (DNSLookupError,)
-
 from crawler.ssrf import REFUSED_AT_CONNECT
 from store.db import session_scope
 from store.documents import record_rejection
 
 log = logging.getLogger(__name__)
+
+
+def _scrapy_errors(*names: str) -> tuple[type[BaseException], ...]:
+    """Scrapy ≥ 2.13 wraps Twisted's download errors in its own exceptions; older Scrapy has none of them."""
+    return tuple(getattr(scrapy.exceptions, name) for name in names if hasattr(scrapy.exceptions, name))
+
+
+_DNS_ERRORS = (DNSLookupError, *_scrapy_errors("CannotResolveHostError"))
+_TIMEOUTS = (TimeoutError, TCPTimedOutError, *_scrapy_errors("DownloadTimeoutError"))
 
 
 class Rejected(DropItem):
@@ -116,6 +119,8 @@ def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | No
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in str(exc):
             return "robots", str(exc), None, None
+        if _decompression_bomb(exc):  # HttpCompressionMiddleware stopped inflating at DOWNLOAD_MAXSIZE
+            return "too_large", str(exc), None, None
         return "ignored", detail, None, None
     if type(exc).__name__ == "DownloadCancelledError" or isinstance(exc, CancelledError):
         # the only cancellation the downloader makes on its own is DOWNLOAD_MAXSIZE
@@ -125,6 +130,13 @@ def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | No
         if host and host in REFUSED_AT_CONNECT:  # the connection-time resolver dropped its every address
             return "ssrf_blocked", REFUSED_AT_CONNECT[host], None, None
         return "dns_error", detail, None, None
-    if isinstance(exc, TimeoutError | TCPTimedOutError):
+    if isinstance(exc, _TIMEOUTS):
         return "timeout", detail, None, None
     return "network_error", detail, None, None
+
+
+def _decompression_bomb(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return (cause is not None and type(cause).__name__ == "_DecompressionMaxSizeExceeded") or (
+        "during decompression" in str(exc)
+    )

@@ -130,6 +130,17 @@ def test_mislabelled_charsets_are_stored_as_the_right_chinese(pg_url: str, site:
 _PY = {"gbk": "gb18030", "big5": "big5hkscs", "utf-8": "utf-8"}
 
 
+def test_decompression_bomb_is_too_large_and_a_timeout_is_timeout(pg_url: str, site: tuple[Site, str]) -> None:
+    s, base = site
+    profile = html_profile(base, name="limits", start_urls=[f"{base}/list/limits"])
+    stats = crawl_source("limits", pg_url, profile=profile,
+                         settings_overrides={"DOWNLOAD_TIMEOUT": 1, "RETRY_TIMES": 0})  # fmt: skip
+    refused = {u: (reason, detail) for u, reason, detail in _rejections(pg_url)}
+    assert refused[f"{base}/ad/bomb"][0] == "too_large" and "decompression" in refused[f"{base}/ad/bomb"][1]
+    assert refused[f"{base}/ad/slow"][0] == "timeout"
+    assert stats["rejections"] == {"timeout": 1, "too_large": 1} and stats["documents_new"] == 1
+
+
 def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) -> None:
     s, base = site
     stats = crawl_source("api", pg_url, profile=api_profile(base, name="api"))

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 from datetime import datetime
 
 import pytest
 from parsel import Selector
 from scrapy import Request
-from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError
+from scrapy.utils.gz import gunzip
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawler.encoding import TRUST, DecodeError, decode_body, header_charset, plausibility
@@ -173,6 +180,17 @@ def test_validation_rules() -> None:
     assert size_reason(b"x" * 11, 10) and size_reason(b"x" * 10, 10) is None
 
 
+def _bomb() -> IgnoreRequest:
+    """What HttpCompressionMiddleware raises when inflating passes DOWNLOAD_MAXSIZE."""
+    try:
+        gunzip(gzip.compress(b"0" * 100_000), max_size=1000)
+    except Exception as cause:  # noqa: BLE001 - Scrapy's private _DecompressionMaxSizeExceeded
+        exc = IgnoreRequest("Ignored response <200 http://example.com/a> because its body exceeded DOWNLOAD_MAXSIZE")
+        exc.__cause__ = cause
+        return exc
+    raise AssertionError("gunzip did not stop at max_size")
+
+
 def test_classify_failures() -> None:
     request = Request("http://example.com/a")
     response = HtmlResponse("http://example.com/a", status=503, body=b"down", request=request)
@@ -185,6 +203,10 @@ def test_classify_failures() -> None:
             "too_large",
         ),
         (ConnectionRefusedError("refused"), "network_error"),
+        (DownloadTimeoutError("Getting http://example.com/a took longer than 30 seconds."), "timeout"),
+        (TimeoutError("User timeout caused connection failure."), "timeout"),
+        (TCPTimedOutError(), "timeout"),
+        (_bomb(), "too_large"),
         (DNSLookupError("no results for hostname lookup: nowhere.test"), "dns_error"),
         (CannotResolveHostError("DNS lookup failed: nowhere.test"), "dns_error"),
     ]

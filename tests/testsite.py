@@ -2,19 +2,23 @@
 
 GBK pages with ETag/Last-Modified (answering 304), a paged JSON API, and the pages a hostile or broken site
 serves: GBK labelled as UTF-8 (and, on /list/charsets, Big5 and UTF-8 labelled GBK, GBK labelled Big5), a 20 MB body, binary bodies, scripts and zero-width characters in the text, an
-empty page, a 404, a robots.txt-forbidden page, a tracking-parameter duplicate and endless pagination.
+empty page, a 404, a robots.txt-forbidden page, on
+/list/limits a gzip bomb and a page slower than a short download timeout, a tracking-parameter duplicate and endless pagination.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+SLOW_SECONDS = 3
 LAST_MODIFIED = "Mon, 06 May 2024 08:00:00 GMT"
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 PITCHES = [
@@ -74,6 +78,7 @@ class Site:
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.huge = b"<html><body>" + b"a" * (20 * 1024 * 1024) + b"</body></html>"
+        self.bomb = gzip.compress(b"<html><body>" + b"0" * (40 * 1024 * 1024) + b"</body></html>", 9)
         self.server: ThreadingHTTPServer | None = None
 
     # --- content ---------------------------------------------------------------------------------------
@@ -103,6 +108,13 @@ class Site:
             return 200, html_gbk, listing_html(1, list(CHARSET_PAGES), None).encode("gbk")
         if path in CHARSET_PAGES:
             return charset_page(path)
+        if path == "/list/limits":
+            return 200, html_gbk, listing_html(1, ["/ad/bomb", "/ad/slow", "/ad/3"], None).encode("gbk")
+        if path == "/ad/bomb":  # 40 KB on the wire, 40 MB once inflated
+            return 200, {**html_gbk, "Content-Encoding": "gzip"}, self.bomb
+        if path == "/ad/slow":  # slower than the test's DOWNLOAD_TIMEOUT
+            time.sleep(SLOW_SECONDS)
+            return self.detail(4, headers)
         if path == "/list/ssrf":  # on a profile that names 127.0.0.1 with allow_private: none may be fetched
             port = self.server.server_address[1] if self.server else 0
             links = ["/redirect/metadata", "/redirect/elsewhere", f"http://localhost:{port}/ad/2"]
