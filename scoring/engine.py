@@ -14,8 +14,8 @@ from typing import Any
 
 from scoring import blend as blending
 from scoring.blend import DEFAULT, Blend
-from scoring.fields import compose, place_hits
 from scoring.verdict import Thresholds, Verdict, combine
+from store.fields import compose, place_hits
 
 log = logging.getLogger(__name__)
 

@@ -167,7 +167,7 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
 
     def fields(self) -> dict[str, str]:
-        """The named texts the detectors read, in reading order (``scoring.fields``)."""
+        """The named texts the detectors read, in reading order (``store.fields``)."""
         return {"title": self.title or "", "body": self.text or ""}
 
 

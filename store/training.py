@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import Decision, Document, Flag
+from store.fields import compose
+from store.models import Decision, DocumentVersion, Flag
 
 LABELS = {"confirm": "fundraising", "dismiss": "negative"}
 
@@ -19,12 +20,13 @@ def decision_rows(session: Session) -> list[dict[str, Any]]:
         latest[d.flag_id] = d
     rows = []
     for flag_id, d in sorted(latest.items()):
-        doc = session.scalar(
-            select(Document).join(Flag, Flag.document_id == Document.id).where(Flag.id == flag_id)
+        # the version the inspector judged, not whatever the page says today
+        version = session.scalar(
+            select(DocumentVersion).join(Flag, Flag.version_id == DocumentVersion.id).where(Flag.id == flag_id)
         )
-        if doc is None:
+        if version is None:
             continue
-        text = f"{doc.title}\n{doc.text}" if doc.title and doc.title not in doc.text else doc.text
+        text = compose(version.fields()).text  # what the detectors read
         rows.append(
             {
                 "id": f"decision-{d.id}",
@@ -34,6 +36,7 @@ def decision_rows(session: Session) -> list[dict[str, Any]]:
                 "subtype": "fundraising" if d.action == "confirm" else (d.reason or "negative"),
                 "reviewer": d.reviewer,
                 "decided_at": d.created_at.isoformat(),
+                "version_sha256": version.raw_sha256,
             }
         )
     return rows

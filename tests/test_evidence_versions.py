@@ -13,9 +13,9 @@ from sqlalchemy import select
 from keywords import Lexicon, Matcher
 from scoring.documents import score_document_ids
 from scoring.engine import Scorer
-from scoring.fields import compose, place_hits
 from store.db import session_scope
 from store.documents import DocumentIn, save_document, snapshot, versions_of
+from store.fields import compose, place_hits
 from store.models import Document, DocumentVersion, Flag, FlagStatus, Source, Verdict
 from store.queue import claim, decide, mark_referred
 
