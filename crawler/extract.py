@@ -18,6 +18,7 @@ BLOCK_TAGS = {
 # Zero-width and bidi-control characters: promoters use them to split keywords ("保\u200b本").
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates (JSON "\\ud800"): no database can store them
 _HSPACE = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n\s*\n+")
 _TAGLIKE = re.compile(r"<\s*[a-zA-Z/!][^>]*>")
@@ -28,7 +29,7 @@ def clean_text(text: str | None) -> str:
     """Remove invisible/control characters and collapse whitespace, keeping one newline between blocks."""
     if not text:
         return ""
-    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", _SURROGATE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     text = _CONTROL.sub(" ", text)
     lines = (_HSPACE.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANKS.sub("\n", "\n".join(line for line in lines if line)).strip()

@@ -16,7 +16,7 @@ from crawler.urls import canonical_url
 from store.db import session_scope
 from store.documents import snapshot
 from store.models import Document, Rejection
-from tests.testsite import CHARSET_PAGES, Site, api_profile, html_profile
+from tests.testsite import CHARSET_PAGES, MIXED_BAD, MIXED_GOOD, Site, api_profile, html_profile
 
 pytestmark = pytest.mark.services
 
@@ -153,6 +153,24 @@ def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) 
     assert item.price == "300" and item.region == "杭州" and item.platform == "某生活服务平台"
     assert "evil" not in item.text and "<" not in item.text and item.posted_at is not None
     assert b'"id": 3' in snapshot(item)
+
+
+def test_bad_json_records_fail_one_by_one(pg_url: str, site: tuple[Site, str]) -> None:
+    """Bad records between good ones on one API page: each is a bad_record rejection, every good one is stored."""
+    _, base = site
+    profile = api_profile(base, name="mixed")
+    profile["api"] |= {"url": f"{base}/api/mixed?page={{page}}", "has_more_path": "data.has_more"}
+    stats = crawl_source("mixed", pg_url, profile=profile)
+    docs = _documents(pg_url)
+    assert {u.removeprefix(base): d.text for u, d in docs.items()} == {
+        path: text.replace("\ud800", "") for path, text in MIXED_GOOD.items()  # a lone surrogate is dropped
+    }
+    refused = {u: (reason, detail) for u, reason, detail in _rejections(pg_url)}
+    assert set(refused) == {f"{base}/api/mixed?page=1#item{i}" for i in MIXED_BAD}
+    for index, expected in MIXED_BAD.items():
+        reason, detail = refused[f"{base}/api/mixed?page=1#item{index}"]
+        assert reason == "bad_record" and expected in detail, (index, detail)
+    assert stats["rejections"] == {"bad_record": len(MIXED_BAD)} and stats["documents_new"] == len(MIXED_GOOD)
 
 
 def test_ssrf_guard_refuses_loopback_without_allow_private(pg_url: str, site: tuple[Site, str]) -> None:

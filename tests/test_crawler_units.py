@@ -94,6 +94,11 @@ def test_clean_text_removes_invisible_and_collapses_space() -> None:
     assert clean_text(raw) == "保本保息 年化\n二十"
 
 
+def test_clean_text_drops_lone_surrogates() -> None:
+    assert clean_text("稳赚\ud800不赔\udfff") == "稳赚不赔"
+    assert text_from_markup("<p>保本\udc00保息</p>") == "保本保息"
+
+
 def test_main_text_has_no_script_style_or_markup() -> None:
     html = (
         "<html><head><style>p{}</style></head><body><nav>菜单</nav><div class='c'><p>保本<b>高息</b></p>"

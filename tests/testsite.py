@@ -39,6 +39,29 @@ CHARSET_PAGES = {
 }
 
 
+# One listing page with bad records between good ones: each bad one is a rejection, the good ones are stored.
+MIXED_GOOD = {"/item/m1": "保本保息，月月返利。", "/item/m2": "年化收益百分之十八。", "/item/m3": "稳赚不赔，\ud800速来。"}
+MIXED_BAD = {  # index in the page -> what the rejection says
+    1: "Invalid IPv6 URL",
+    3: "record is int",
+    4: "url is dict",
+    5: "not an http(s) URL",
+    7: "record has no URL",
+}
+MIXED_API = (
+    '{"data": {"items": ['
+    '{"url": "/item/m1", "title": "好1", "description": "保本保息，月月返利。"},'
+    '{"url": "http://[oops/item/x", "title": "坏1", "description": "坏"},'
+    '{"url": "/item/m2", "title": "好2", "description": "年化收益百分之十八。"},'
+    "42,"
+    '{"url": {"href": "/item/x"}, "title": "坏3", "description": "坏"},'
+    '{"url": "javascript:alert(1)", "title": "坏4", "description": "坏"},'
+    '{"url": "/item/m3", "title": "好3", "description": "稳赚不赔，\\ud800速来。"},'
+    '{"title": "坏5", "description": "坏"}'
+    '], "has_more": false}}'
+).encode()
+
+
 def detail_html(n: int, body: str | None = None, title: str | None = None) -> str:
     body = body if body is not None else PITCHES[n % len(PITCHES)] + f"（编号{n}）"
     title = title if title is not None else f"第{n}号广告：{PITCHES[n % len(PITCHES)][:8]}"
@@ -129,6 +152,8 @@ class Site:
         if path.startswith("/loop/"):  # endless pagination: every page links to the next one
             n = int(path.rsplit("/", 1)[1])
             return 200, html_gbk, listing_html(n, [], f"/loop/{n + 1}").encode("gbk")
+        if path == "/api/mixed":
+            return 200, {"Content-Type": "application/json; charset=utf-8"}, MIXED_API
         if path.startswith("/api/listings"):
             return self.api(int(query.get("page", ["1"])[0]))
         if path == "/ad/mislabelled":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
@@ -68,24 +69,47 @@ class JsonApiSpider(ProfileSpider):
                 yield self.api_request(number)
 
     def record_item(self, response: Response, record: Any, index: int) -> Any:
+        """The record as an item, or ``None`` after recording why not: one bad record never costs the others."""
         where = f"{response.url}#item{index}"
-        if not isinstance(record, dict):
-            self.reject(where, "bad_record", f"record is {type(record).__name__}, not an object")
+        try:
+            return self._record_item(response, record)
+        except Exception as exc:  # noqa: BLE001 - whatever a hostile record does, it fails alone
+            detail = str(exc) if isinstance(exc, BadRecord) else f"{type(exc).__name__}: {exc}"
+            self.reject(where, "bad_record", detail, http_status=response.status, raw=_record_bytes(record))
             return None
+
+    def _record_item(self, response: Response, record: Any) -> Any:
+        if not isinstance(record, dict):
+            raise BadRecord(f"record is {type(record).__name__}, not an object")
         url = dotted(record, self.api.get("detail_url_field")) if self.api.get("detail_url_field") else None
+        if url is not None and not isinstance(url, str):
+            raise BadRecord(f"{self.api.get('detail_url_field')} is {type(url).__name__}, not a URL string")
         if not url and self.api.get("url_template"):
             try:
                 url = str(self.api["url_template"]).format_map(_FormatDict(record))
-            except (KeyError, IndexError, ValueError) as exc:
-                self.reject(where, "bad_record", f"url_template needs {exc}")
-                return None
+            except (KeyError, IndexError, ValueError, AttributeError) as exc:
+                raise BadRecord(f"url_template needs {exc}") from exc
         if not url:
-            self.reject(where, "bad_record", "record has no URL")
-            return None
-        raw = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
+            raise BadRecord("record has no URL")
+        absolute = response.urljoin(url.strip())
+        if urlsplit(absolute).scheme not in ("http", "https"):
+            raise BadRecord(f"not an http(s) URL: {absolute[:200]}")
+        raw = _record_bytes(record)
         item = self.page_item(response, role="json", record=record)
-        item.url = response.urljoin(str(url))
+        item.url = absolute
         item.body = raw
         item.encoding = "utf-8"
         item.headers = {**item.headers, "x-adscreen-api-page": response.url}
         return item
+
+
+class BadRecord(ValueError):
+    """A listing record that cannot become a document (reason ``bad_record``)."""
+
+
+def _record_bytes(record: Any) -> bytes:
+    """The record as evidence: readable UTF-8 JSON, or escaped JSON when it holds lone surrogates."""
+    try:
+        return json.dumps(record, ensure_ascii=False, sort_keys=True, default=repr).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, ensure_ascii=True, sort_keys=True, default=repr).encode("ascii")
