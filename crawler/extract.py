@@ -108,7 +108,7 @@ def text_from_markup(value: Any) -> str:
         return ""
     if isinstance(value, list | tuple):
         return clean_text("\n".join(text_from_markup(v) for v in value))
-    text = str(value)
+    text = _SURROGATE.sub("", str(value))  # before lxml, which cuts the text at a lone surrogate
     if _TAGLIKE.search(text):
         try:
             return element_text(lxml.html.fragment_fromstring(text, create_parent="div"))
