@@ -1,7 +1,10 @@
 """Nothing is dropped silently: every refused page or failed request becomes a ``rejections`` row with a reason.
 
-Pipelines raise :class:`Rejected`; errbacks and middlewares call :meth:`RejectionRecorder.record` directly.
-Duplicates are not rejections; they are counted in the stats.
+Pipelines raise :class:`Rejected`; errbacks and middlewares call :meth:`RejectionRecorder.record` directly; a
+request the scheduler drops (Scrapy's dupefilter: a second link to the same URL, a redirect to itself, back into its
+own chain or to a URL already requested) is recorded from the ``request_dropped`` signal. Items the de-duplication
+pipeline drops (same canonical URL or content as a stored item of this crawl) are not rejections: they are counted
+in the stats as ``duplicates``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 from typing import Any
 
 import scrapy.exceptions
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -20,6 +23,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from crawler.ssrf import REFUSED_AT_CONNECT
+from crawler.urls import canonical_url
 from store.db import session_scope
 from store.documents import record_rejection
 
@@ -61,6 +65,7 @@ class RejectionRecorder:
         crawler.adscreen_rejections = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.item_dropped, signals.item_dropped)
         crawler.signals.connect(self.item_error, signals.item_error)
+        crawler.signals.connect(self.request_dropped, signals.request_dropped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RejectionRecorder:
@@ -107,6 +112,28 @@ class RejectionRecorder:
         )
 
 
+    def request_dropped(self, request: Request, spider: Any = None) -> None:
+        """The scheduler refused a request (Scrapy's dupefilter): say why, under the URL that yields nothing."""
+        url, reason, detail = dropped_request_reason(request)
+        self.record(url, reason, detail)
+
+
+def dropped_request_reason(request: Request) -> tuple[str, str, str]:
+    """``(url, reason, detail)`` for a request the dupefilter dropped.
+
+    A redirect is recorded under the URL that was linked (the first of its chain): a chain that comes back to one
+    of its own URLs (a page redirecting to itself included) is ``redirect_loop``; one that ends on a URL already
+    requested in this crawl is ``duplicate_request``, as is a plain second request for the same URL.
+    """
+    chain = [str(u) for u in request.meta.get("redirect_urls") or []]
+    if not chain:
+        return request.url, "duplicate_request", "already requested in this crawl (dropped by Scrapy's dupefilter)"
+    path = " → ".join([*chain, request.url])[:1500]
+    if canonical_url(request.url) in {canonical_url(u) for u in chain}:
+        return chain[0], "redirect_loop", f"redirect loop: {path}"
+    return chain[0], "duplicate_request", f"redirects to a URL already requested in this crawl: {path}"
+
+
 def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | None]:
     """Reason code, detail, HTTP status and body for a failed request (errback input)."""
     exc = failure.value
@@ -119,6 +146,10 @@ def classify_failure(failure: Failure) -> tuple[str, str, int | None, bytes | No
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in str(exc):
             return "robots", str(exc), None, None
+        if "max redirections" in str(exc):  # RedirectMiddleware gave up after REDIRECT_MAX_TIMES
+            request = getattr(failure, "request", None)
+            chain = [*(request.meta.get("redirect_urls") or []), request.url] if request is not None else []
+            return "redirect_loop", f"{exc}: {' → '.join(map(str, chain))}"[:1500], None, None
         if _decompression_bomb(exc):  # HttpCompressionMiddleware stopped inflating at DOWNLOAD_MAXSIZE
             return "too_large", str(exc), None, None
         return "ignored", detail, None, None

@@ -155,6 +155,28 @@ def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) 
     assert b'"id": 3' in snapshot(item)
 
 
+def test_dropped_requests_are_recorded(pg_url: str, site: tuple[Site, str]) -> None:
+    """A second link to a page, a redirect to itself, a redirect loop, a redirect to a URL already requested and an
+    endless redirect chain: Scrapy drops each without a document; each must be a rejection saying why."""
+    s, base = site
+    profile = html_profile(base, name="redirects", start_urls=[f"{base}/list/redirects"])
+    stats = crawl_source("redirects", pg_url, profile=profile, settings_overrides={"REDIRECT_MAX_TIMES": 4})
+    refused = {(u.removeprefix(base), reason): detail for u, reason, detail in _rejections(pg_url)}
+    assert set(refused) == {
+        ("/ad/1", "duplicate_request"),
+        ("/redirect/self", "redirect_loop"),
+        ("/redirect/loop-a", "redirect_loop"),
+        ("/redirect/seen", "duplicate_request"),
+        ("/redirect/far/1", "redirect_loop"),
+    }, refused
+    assert f"{base}/redirect/loop-b" in refused[("/redirect/loop-a", "redirect_loop")]
+    assert refused[("/redirect/seen", "duplicate_request")].endswith(f"{base}/ad/1")
+    assert "max redirections" in refused[("/redirect/far/1", "redirect_loop")]
+    assert stats["rejections"] == {"duplicate_request": 2, "redirect_loop": 3}
+    assert stats["documents_new"] == 1 and s.hits["/ad/1"] == 1
+    assert "/redirect/loop-b" not in {u.removeprefix(base) for u, _ in refused}  # one record per linked URL
+
+
 def test_bad_json_records_fail_one_by_one(pg_url: str, site: tuple[Site, str]) -> None:
     """Bad records between good ones on one API page: each is a bad_record rejection, every good one is stored."""
     _, base = site

@@ -39,6 +39,12 @@ CHARSET_PAGES = {
 }
 
 
+REDIRECTS = {
+    "/redirect/self": "/redirect/self",
+    "/redirect/loop-a": "/redirect/loop-b",
+    "/redirect/loop-b": "/redirect/loop-a",
+    "/redirect/seen": "/ad/1",  # already requested from the same listing page
+}
 # One listing page with bad records between good ones: each bad one is a rejection, the good ones are stored.
 MIXED_GOOD = {"/item/m1": "保本保息，月月返利。", "/item/m2": "年化收益百分之十八。", "/item/m3": "稳赚不赔，\ud800速来。"}
 MIXED_BAD = {  # index in the page -> what the rejection says
@@ -138,6 +144,13 @@ class Site:
         if path == "/ad/slow":  # slower than the test's DOWNLOAD_TIMEOUT
             time.sleep(SLOW_SECONDS)
             return self.detail(4, headers)
+        if path == "/list/redirects":  # each of these yields no document of its own; none may vanish
+            links = ["/ad/1", "/ad/1", "/redirect/self", "/redirect/loop-a", "/redirect/seen", "/redirect/far/1"]
+            return 200, html_gbk, listing_html(1, links, None).encode("gbk")
+        if path in REDIRECTS:
+            return 302, {"Location": REDIRECTS[path]}, b""
+        if path.startswith("/redirect/far/"):  # an endless chain of distinct URLs
+            return 302, {"Location": f"/redirect/far/{int(path.rsplit('/', 1)[1]) + 1}"}, b""
         if path == "/list/ssrf":  # on a profile that names 127.0.0.1 with allow_private: none may be fetched
             port = self.server.server_address[1] if self.server else 0
             links = ["/redirect/metadata", "/redirect/elsewhere", f"http://localhost:{port}/ad/2"]

@@ -43,7 +43,10 @@ class ProfileSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         """Errback of every request: network errors, HTTP errors, robots, SSRF and size refusals."""
         reason, detail, status, raw = classify_failure(failure)
-        self.reject(failure.request.url, reason, detail, http_status=status, raw=raw)
+        url = failure.request.url
+        if reason == "redirect_loop":  # under the URL that was linked, as the dropped-request records are
+            url = str((failure.request.meta.get("redirect_urls") or [url])[0])
+        self.reject(url, reason, detail, http_status=status, raw=raw)
 
     def count_page(self) -> None:
         self.crawler.stats.inc_value("adscreen/pages")
