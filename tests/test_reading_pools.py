@@ -1,0 +1,127 @@
+"""Reading pools for the blind double reading: blind, holdout-free, disjoint, and reproducible."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.seed_data import pools
+from tools.seed_data.common import CORPUS_DIR, HOLDOUT, dup_key, load_corpus
+
+POOLS = pools.POOLS
+needs_shared = pytest.mark.skipif(not (CORPUS_DIR.exists() and HOLDOUT.exists()), reason="needs ../shared/data")
+
+
+def _batches(out: Path = POOLS) -> dict[str, list[dict]]:
+    return {
+        p.name: [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines()]
+        for p in sorted(out.glob("*-[0-9][0-9][0-9].jsonl"))
+    }
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict[str, list[dict]]:
+    found = _batches()
+    assert any(name.startswith("train2-") for name in found) and any(name.startswith("corpus2-") for name in found)
+    return found
+
+
+@pytest.fixture(scope="module")
+def holdout_keys() -> tuple[set[str], set[str]]:
+    ids = {line.strip() for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return ids, {dup_key(r["text"]) for r in load_corpus(exclude=set()) if r["id"] in ids}
+
+
+def test_rows_carry_only_id_and_text_in_batches_of_250(committed):
+    for name, rows in committed.items():
+        assert rows and len(rows) <= pools.BATCH_SIZE, name
+        assert all(sorted(r) == ["id", "text"] and r["id"] and r["text"].strip() for r in rows), name
+    manifest = json.loads((POOLS / "manifest.json").read_text(encoding="utf-8"))
+    for pool in manifest["pools"].values():
+        assert [len(committed[b]) for b in pool["batches"][:-1]] == [pools.BATCH_SIZE] * (len(pool["batches"]) - 1)
+        assert sum(len(committed[b]) for b in pool["batches"]) == pool["rows"]
+
+
+def test_no_id_in_two_pools_or_twice(committed):
+    ids = [r["id"] for rows in committed.values() for r in rows]
+    assert len(ids) == len(set(ids))
+
+
+@needs_shared
+def test_no_holdout_id_or_near_duplicate_of_one(committed, holdout_keys):
+    held, keys = holdout_keys
+    rows = [r for batch in committed.values() for r in batch]
+    assert not {r["id"] for r in rows} & held
+    assert not [r["id"] for r in rows if dup_key(r["text"]) in keys]
+
+
+def test_corpus2_is_unread_and_one_row_per_near_duplicate_group(committed):
+    read, _ = pools._read_ids(pools.DATA)
+    seed_keys = {dup_key(json.loads(line)["text"]) for line in (pools.DATA / "seed.jsonl").open(encoding="utf-8")}
+    rows = [r for name, batch in committed.items() if name.startswith("corpus2-") for r in batch]
+    assert 2500 <= len(rows) <= pools.CORPUS2_CAP
+    assert not {r["id"] for r in rows} & read
+    keys = [dup_key(r["text"]) for r in rows]
+    assert len(keys) == len(set(keys)) and not set(keys) & seed_keys
+
+
+def test_train2_is_every_train_row_read_once(committed):
+    _, second = pools._read_ids(pools.DATA)
+    seed = [json.loads(line) for line in (pools.DATA / "seed.jsonl").open(encoding="utf-8")]
+    want = {r["id"] for r in seed if r["split"] == "train" and r["id"] not in second}
+    got = {r["id"] for name, batch in committed.items() if name.startswith("train2-") for r in batch}
+    assert got == want and second  # dev/test (blind) and audited train rows are not read again here
+
+
+@needs_shared
+def test_building_twice_gives_the_committed_files(tmp_path, committed):
+    for out in (tmp_path / "a", tmp_path / "b"):
+        pools.build(out=out)
+    for name in committed:
+        first = (tmp_path / "a" / name).read_bytes()
+        assert first == (tmp_path / "b" / name).read_bytes() == (POOLS / name).read_bytes(), name
+    dirs = (tmp_path / "a", tmp_path / "b", POOLS)
+    manifests = [json.loads((d / "manifest.json").read_text(encoding="utf-8"))["pools"] for d in dirs]
+    for pool in ("train2", "corpus2"):
+        assert manifests[0][pool] == manifests[1][pool] == manifests[2][pool]
+
+
+@needs_shared
+def test_build_written_is_blind_and_drops_holdout_twins(tmp_path, holdout_keys):
+    held, _ = holdout_keys
+    twin = next(r["text"] for r in load_corpus(exclude=set()) if r["id"] in held)
+    written, out = tmp_path / "written", tmp_path / "pools"
+    written.mkdir()
+    rows = [{"id": f"written:b1:{i}", "text": f"年化{i}%保本保息，x万起投", "style": "sms", "intent": "F"} for i in range(300)]
+    rows.append({"id": "written:b1:twin", "text": twin + "！", "style": "sms", "intent": "W"})
+    (written / "b1.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    manifest = pools.build_written(written=written, out=out)
+    batches = _batches(out)
+    assert sorted(batches) == ["written-001.jsonl", "written-002.jsonl"]
+    got = [r for b in batches.values() for r in b]
+    assert all(sorted(r) == ["id", "text"] for r in got)
+    assert {r["id"] for r in got} == {r["id"] for r in rows[:-1]}
+    assert [r["id"] for r in got] != [r["id"] for r in rows[:-1]]  # shuffled: intent order does not show
+    assert manifest["pools"]["written"]["dropped_holdout_twins"] == ["written:b1:twin"]
+    again = tmp_path / "again"
+    pools.build_written(written=written, out=again)
+    assert _batches(again) == batches
+    (written / "b2.jsonl").write_text(json.dumps({"id": "written:b1:0", "text": "重复"}) + "\n", "utf-8")
+    with pytest.raises(SystemExit, match="not unique"):
+        pools.build_written(written=written, out=tmp_path / "dup")
+
+
+def test_status_reports_unfinished_and_bad_lines(tmp_path, capsys):
+    out, readings = tmp_path / "pools", tmp_path / "readings"
+    out.mkdir()
+    (out / "x-001.jsonl").write_text('{"id": "a", "text": "t"}\n{"id": "b", "text": "u"}\n', "utf-8")
+    (readings / "r1").mkdir(parents=True)
+    (readings / "r2").mkdir()
+    (readings / "r1" / "x-001.tsv").write_text("# r1\na\tF\t年化\nb\tW\t新闻\n", "utf-8")
+    (readings / "r2" / "x-001.tsv").write_text("a\tQ\t?\nzz\tN\t\n", "utf-8")
+    assert pools.status(out, readings) == 3
+    captured = capsys.readouterr()
+    assert "x-001\tr1\tneeds 1 more reader(s)" in captured.out
+    assert "not in x-001" in captured.err and "not coded yet" in captured.err
