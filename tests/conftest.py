@@ -23,6 +23,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
 
+SERVICE_FIXTURES = {"pg_url", "redis_url", "namespace"}
+SERVICE_PARAMS = {"postgresql", "redis"}  # a parametrised fixture's value that opens PostgreSQL or Redis
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL or Redis ``services``, so that ``-m "not services"`` runs on a bare CPU.
+
+    A test needs them when it uses one of the service fixtures (directly or through another fixture), or when one
+    of its parametrised fixtures takes the ``postgresql``/``redis`` value (``request.getfixturevalue`` is invisible
+    to the fixture closure).
+    """
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_fixture = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        uses_param = SERVICE_PARAMS & {v for v in params.values() if isinstance(v, str)}
+        if uses_fixture or uses_param:
+            item.add_marker(pytest.mark.services)
+
+
 def _pg_url_for(dbname: str) -> str:
     base, _, _ = PG_ADMIN_URL.rpartition("/")
     return f"{base}/{dbname}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, Task
 from celery.signals import celeryd_init, worker_process_init
 
 from adscreen.settings import get_settings
@@ -16,6 +18,16 @@ ROUTES = {"adscreen.crawl_source": CRAWL_QUEUE}
 def queue_for(task_name: str) -> str:
     """Crawls go to their own queue so that crawler processes and scoring workers scale separately."""
     return ROUTES.get(task_name, QUEUE)
+
+
+def submit(task: Task, *args: Any) -> Any:
+    """Queue ``task`` on its queue; in the embedded mode (no broker) run it here and return its result.
+
+    Tasks call their siblings through this, and ``worker.dispatch`` too, so the embedded rule lives in one place.
+    """
+    if get_settings().embedded:
+        return task.apply(args=args).get()
+    return task.apply_async(args=args, queue=queue_for(task.name))
 
 
 def make_app() -> Celery:

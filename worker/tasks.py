@@ -1,11 +1,15 @@
-"""Celery tasks. Each is a thin shell over a function that the embedded demo can call in-process too."""
+"""Celery tasks. Each is a thin shell over a function that the embedded demo can call in-process too.
+
+Tasks call their sibling tasks directly (through ``celery_app.submit``), never through ``worker.dispatch``: that
+module is for producers outside the worker, and the two do not import each other.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adscreen.settings import get_settings
@@ -13,8 +17,10 @@ from scoring.documents import score_document_ids
 from scoring.engine import process_scorer
 from store.db import session_scope
 from store.documents import rescore_ids
-from store.models import Document, Source, utcnow
-from worker.celery_app import app
+from store.models import Source, utcnow
+from store.sources import mark_crawled
+from store.sweep import stale_unscored_ids
+from worker.celery_app import app, submit
 
 log = logging.getLogger(__name__)
 DB_DOWN = (OperationalError, DBAPIError)
@@ -39,21 +45,17 @@ def score_batch(document_ids: list[int]) -> dict[str, int]:
 
 @app.task(name="adscreen.crawl_source", autoretry_for=DB_DOWN, retry_backoff=5, max_retries=5)
 def crawl_source(name: str) -> dict:
+    """Crawl one source; the crawl itself records ``last_crawled_at`` (``store.sources.mark_crawled``)."""
     from crawler.run import crawl_source as run_crawl
 
-    stats = run_crawl(name, get_settings().database_url)
-    with session_scope(get_settings().database_url) as session:
-        session.execute(update(Source).where(Source.name == name).values(last_crawled_at=utcnow()))
-    return stats
+    return run_crawl(name, get_settings().database_url)
 
 
 def enqueue_scoring(ids: list[int]) -> int:
     """Send ids to the scoring queue in batches; returns the number of batches."""
-    from worker.dispatch import send
-
     batches = chunks(ids, get_settings().score_batch_size)
     for batch in batches:
-        send("adscreen.score_batch", batch)
+        submit(score_batch, batch)
     return len(batches)
 
 
@@ -69,15 +71,8 @@ def rescore(scope: str = "open") -> int:
 def sweep_unscored() -> int:
     """Re-enqueue documents left unscored (a lost message, a broker restart); returns how many."""
     s = get_settings()
-    cutoff = utcnow() - timedelta(seconds=s.sweeper_min_age_seconds)
-    with session_scope(get_settings().database_url) as session:
-        ids = list(
-            session.scalars(
-                select(Document.id)
-                .where(Document.scored_at.is_(None), Document.fetched_at < cutoff)
-                .limit(50_000)
-            )
-        )
+    with session_scope(s.database_url) as session:
+        ids = stale_unscored_ids(session, s.sweeper_min_age_seconds)
     enqueue_scoring(ids)
     return len(ids)
 
@@ -85,29 +80,21 @@ def sweep_unscored() -> int:
 @app.task(name="adscreen.schedule_crawls")
 def schedule_crawls() -> list[str]:
     """Beat calls this every minute; each source is crawled when its own interval has passed."""
-    from worker.dispatch import send
-
     now = utcnow()
     due: list[str] = []
     with session_scope(get_settings().database_url) as session:
-        for source in session.scalars(select(Source).where(Source.enabled.is_(True))):
+        # Claim the slot before sending, so that two overlapping beat ticks never enqueue the same crawl twice: the
+        # row lock (SKIP LOCKED on PostgreSQL) keeps a second tick off a source the first one is claiming.
+        sources = session.scalars(
+            select(Source).where(Source.enabled.is_(True)).order_by(Source.id).with_for_update(skip_locked=True)
+        )
+        for source in sources:
             last = source.last_crawled_at
             if last is not None and last.tzinfo is None:
                 last = last.replace(tzinfo=now.tzinfo)
             if last is None or last + timedelta(seconds=source.interval_seconds) <= now:
-                # claim the slot first so that two beat ticks never enqueue the same crawl twice
-                claimed = session.execute(
-                    update(Source)
-                    .where(Source.id == source.id)
-                    .where(
-                        or_(
-                            Source.last_crawled_at.is_(None), Source.last_crawled_at == source.last_crawled_at
-                        )
-                    )
-                    .values(last_crawled_at=now)
-                ).rowcount
-                if claimed:
-                    due.append(source.name)
+                mark_crawled(session, source.id, now)
+                due.append(source.name)
     for name in due:
-        send("adscreen.crawl_source", name)
+        submit(crawl_source, name)
     return due
