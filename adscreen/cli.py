@@ -180,13 +180,17 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="JSONL verdicts")],
     classifier: Annotated[bool, typer.Option(help="use the trained classifier when there is one")] = True,
 ) -> None:
-    """Score texts without a database: the combined verdict per record."""
+    """Score texts without a database: one output line per input line, an error record for a bad one.
+
+    Exit status 0 when every record was scored, 1 when some were not (their count on stderr), 2 on a usage error.
+    """
     from adscreen.batch_score import score_file
 
     n, errors = score_file(inp, out, get_settings(), use_classifier=classifier, console=console)
-    console.print(
-        f"scored {n} records → {out}" + (f"; {errors} bad records (see the error field)" if errors else "")
-    )
+    console.print(f"wrote {n} records → {out}")
+    if errors:
+        typer.echo(f"{errors} of {n} records failed (see their error field)", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("evaluate-blend")

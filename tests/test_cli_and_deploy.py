@@ -62,7 +62,8 @@ def test_score_writes_one_record_per_line_and_reports_bad_ones(tmp_path, monkeyp
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["score", "--in", str(inp), "--out", str(out), "--no-classifier"])
     get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # some records failed: the exit status says so
+    assert "2 of 4 records failed" in result.stderr
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in recs] == [1, 2, "line:3", 4]
     pitch, plain, bad_json, no_text = recs
