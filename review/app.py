@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import logging
-import os
-from datetime import datetime
+import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from keywords import LexiconError
 from review import api, pages
-from review.cases import LEVEL_LABELS, STATUS_LABELS, aware
 from review.deps import CsrfError, Forbidden, NotAuthenticated
 from review.highlight import css_class, safe_href
-from review.lexicon import LexiconError, default_rescore
+from review.labels import LEVEL_LABELS, STATUS_LABELS
 from review.security import APP_CSP, COMMON_HEADERS
+from review.services.cases import case_text_fields, case_title
+from review.services.errors import InvalidInput, NotFound
+from review.services.lexicon import default_rescore
+from review.services.referral import NothingToExport
+from review.timefmt import bjt
 from review.users import ROLE_LABELS
 from store.db import sessionmaker_for
 from store.queue import QueueError
@@ -29,20 +35,23 @@ DEFAULT_SECRET = "change-me-in-production"
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "adscreen_session"
 SESSION_MAX_AGE = 8 * 3600
-
-
-def _fmt_time(value: datetime | None) -> str:
-    return aware(value).astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.autoescape = True
-    env.filters["t"] = _fmt_time
+    env.filters["bjt"] = bjt  # every time shown: "YYYY-MM-DD HH:MM 北京时间"
     env.filters["safe_href"] = safe_href
     env.filters["css_class"] = css_class
-    env.globals.update(STATUS_LABELS=STATUS_LABELS, LEVEL_LABELS=LEVEL_LABELS, ROLE_LABELS=ROLE_LABELS)
+    env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        LEVEL_LABELS=LEVEL_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        case_title=case_title,
+        case_text_fields=case_text_fields,
+    )
     return templates
 
 
@@ -71,11 +80,7 @@ def create_app(
     app.state.secret = settings.secret_key
     app.state.templates = make_templates()
     app.state.ttl = settings.claim_ttl_seconds
-    app.state.lexicon_dir = Path(
-        lexicon_dir
-        or os.environ.get("ADSCREEN_LEXICON_DIR")
-        or getattr(settings, "lexicon_dir", "var/lexicon")
-    )
+    app.state.lexicon_dir = Path(lexicon_dir or settings.lexicon_dir)
     app.state.rescore = default_rescore
 
     @app.middleware("http")
@@ -124,10 +129,36 @@ def create_app(
     async def _lexicon(request: Request, exc: LexiconError) -> Response:
         return _error(request, 400, f"词库操作失败：{exc}")
 
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc) or "不存在")
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(request: Request, exc: InvalidInput) -> Response:
+        return _error(request, 400, f"无效输入：{exc}")
+
+    @app.exception_handler(NothingToExport)
+    async def _nothing(request: Request, exc: NothingToExport) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        """FastAPI's 422 body, without echoing the input: a lone surrogate in it could not even be encoded."""
+        errors = [
+            {"loc": [_printable(x) for x in e.get("loc", ())], "msg": _printable(e.get("msg", "")), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+def _printable(value: Any) -> Any:
+    """Lone surrogates replaced (U+FFFD), so that the message can be sent as UTF-8."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _is_api(request: Request) -> bool:

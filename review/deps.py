@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from review.security import csrf_matches, new_csrf_token, password_stamp
+from review.security import csrf_matches, new_csrf_token
+from review.services.auth import session_user
 from review.users import has_role
 from store.models import User
 
@@ -48,18 +49,11 @@ def csrf_token(request: Request) -> str:
 
 
 def current_user(request: Request, session: Session = Depends(db)) -> User:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        raise NotAuthenticated()
-    user = session.get(User, uid)
-    if (
-        user is None
-        or not user.active
-        or not csrf_matches(
-            request.session.get("pw"), password_stamp(user.password_hash, request.app.state.secret)
-        )
-    ):
-        request.session.clear()
+    """The signed-in user; a session that is no longer valid (logged out, password changed …) is cleared."""
+    user = session_user(session, request.session, request.app.state.secret)
+    if user is None:
+        if "uid" in request.session:  # a session that was valid once; an anonymous one keeps its CSRF token
+            request.session.clear()
         raise NotAuthenticated()
     # A plain copy for error pages, which render after the request's session has been rolled back.
     request.state.user = SimpleNamespace(username=user.username, role=user.role)
@@ -102,7 +96,13 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfError()
 
 
+def client_ip(request: Request) -> str:
+    """The client's address (behind configured proxies: the one they forwarded), for the login limiter."""
+    return request.client.host if request.client else "unknown"
+
+
 ANY_ROLE = require("inspector", "lexicon_editor")
+PROPOSER = require("inspector", "lexicon_editor")
 INSPECTOR = require("inspector")
 EDITOR = require("lexicon_editor")
 ADMIN = require()

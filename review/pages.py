@@ -1,9 +1,12 @@
-"""Server-rendered pages of the review app (Chinese UI). Every page needs a session and a role."""
+"""Server-rendered pages of the review app (Chinese UI): a thin HTML adapter over ``review.services``.
+
+Every page needs a session and a role. Each route parses its form or query, calls one service operation and
+renders or redirects; the rules themselves (login, claim, decide, approve, export) live in the services, which the
+JSON API calls too.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,34 +14,30 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from review import charts, dashboard, lexicon, referral
-from review.cases import (
-    ACTION_LABELS,
-    DISMISS_REASONS,
-    LEVEL_LABELS,
-    age_text,
-    decide_case,
-    is_claimable_by,
-    load_case,
+from review import charts
+from review.deps import (
+    ADMIN,
+    ANY_ROLE,
+    EDITOR,
+    INSPECTOR,
+    PROPOSER,
+    client_ip,
+    csrf_protect,
+    csrf_token,
+    db,
 )
-from review.deps import ADMIN, ANY_ROLE, EDITOR, INSPECTOR, csrf_protect, csrf_token, db, require
-from review.highlight import highlight
-from review.security import (
-    EVIDENCE_CSP,
-    SNAPSHOT_CSP,
-    login_blocked,
-    new_csrf_token,
-    password_stamp,
-    record_login,
-)
-from review.users import authenticate
-from store import audit, queue
-from store.documents import snapshot
-from store.models import AuditEvent, Flag, FlagStatus, User
+from review.http import package_response
+from review.labels import ACTION_LABELS, DISMISS_REASONS
+from review.security import EVIDENCE_CSP, SNAPSHOT_CSP
+from review.services import audit as audit_service
+from review.services import auth, cases, dashboard, filters, lexicon, referral
+from review.services.referral import NothingToExport
+from review.timefmt import age_text
+from store import queue
+from store.models import Flag, User
 from store.sources import list_sources
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-PROPOSER = require("inspector", "lexicon_editor")
 
 
 def render(
@@ -61,8 +60,8 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def home_of(user: User) -> str:
+    return "/lexicon" if user.role == "lexicon_editor" else "/queue"
 
 
 # --- login -----------------------------------------------------------------------------------------------
@@ -82,84 +81,44 @@ def login(
     password: str = Form(...),
     session: Session = Depends(db),
 ) -> Response:
-    ip = client_ip(request)
-    if login_blocked(session, username, ip):
+    result = auth.login(session, username, password, client_ip(request))
+    if result.outcome == "blocked":
         return render(request, "login.html", None, 429, error="登录失败次数过多，请 15 分钟后再试")
-    user = authenticate(session, username, password)
-    record_login(session, username, ip, user is not None)
-    if user is None:
-        session.commit()
+    if result.user is None:
         return render(request, "login.html", None, 401, error="用户名或密码错误")
-    audit.record(session, user.username, "user.login", "user", user.id)
-    session.commit()
-    start_session(request, user)
-    return redirect("/lexicon" if user.role == "lexicon_editor" else "/queue")
-
-
-def start_session(request: Request, user: User) -> None:
-    """A fresh session (new CSRF token) at login: no fixation of a token handed out before."""
-    request.session.clear()
-    stamp = password_stamp(user.password_hash, request.app.state.secret)
-    request.session.update(uid=user.id, pw=stamp, csrf=new_csrf_token())
+    auth.start_session(request.session, result.user, request.app.state.secret)
+    return redirect(home_of(result.user))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session = Depends(db)) -> Response:
+    """Ends the session on the server too: a copy of the cookie is refused afterwards."""
+    user = auth.session_user(session, request.session, request.app.state.secret)
+    if user is not None:
+        auth.logout(session, user, request.session)
     request.session.clear()
     return redirect("/login")
 
 
 @router.get("/")
 def home(user: User = Depends(ANY_ROLE)) -> Response:
-    return redirect("/lexicon" if user.role == "lexicon_editor" else "/queue")
+    return redirect(home_of(user))
 
 
 # --- queue -----------------------------------------------------------------------------------------------
-
-
-def parse_filter(params: dict[str, str]) -> tuple[queue.QueueFilter, dict[str, str]]:
-    """Query parameters → QueueFilter; bad values are ignored (and not echoed back)."""
-    clean: dict[str, str] = {}
-    f = queue.QueueFilter(status="open")
-    status = params.get("status", "open")
-    if status == "all":
-        f.status = None
-        clean["status"] = "all"
-    elif status in {s.value for s in FlagStatus}:
-        f.status = status
-        clean["status"] = status
-    for name in ("level", "category", "region"):
-        value = (params.get(name) or "").strip()[:60]
-        if value and (name != "level" or value in LEVEL_LABELS):
-            setattr(f, name, value)
-            clean[name] = value
-    if (params.get("source_id") or "").isdigit():
-        f.source_id = int(params["source_id"])
-        clean["source_id"] = params["source_id"]
-    for name in ("since", "until"):
-        try:
-            setattr(f, name, datetime.strptime(params.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC))
-            clean[name] = params[name]
-        except ValueError:
-            pass
-    return f, clean
 
 
 @router.get("/queue")
 def queue_page(
     request: Request, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> HTMLResponse:
-    f, clean = parse_filter(dict(request.query_params))
-    page = max(
-        int(request.query_params.get("page", "1")) if request.query_params.get("page", "").isdigit() else 1, 1
-    )
+    f, clean = filters.parse_queue_filter(dict(request.query_params))
+    page = filters.parse_page(request.query_params.get("page"))
     flags = queue.list_flags(session, f, limit=50, offset=(page - 1) * 50)
     mine = queue.list_flags(session, queue.QueueFilter(status="claimed"), limit=200)
     mine = [m for m in mine if m.assignee == user.username]
-    counts = queue.counts_by_status(session)
     categories = lexicon.categories()
-    existing = session.scalars(select(Flag.category).distinct()).all()
-    for c in existing:
+    for c in session.scalars(select(Flag.category).distinct()).all():
         if c and c not in categories:
             categories[c] = c
     return render(
@@ -168,7 +127,7 @@ def queue_page(
         user,
         flags=flags,
         mine=mine,
-        counts=counts,
+        counts=queue.counts_by_status(session),
         filters=clean,
         page=page,
         sources=list_sources(session),
@@ -179,9 +138,8 @@ def queue_page(
 
 @router.post("/queue/next")
 def queue_next(request: Request, user: User = Depends(INSPECTOR), session: Session = Depends(db)) -> Response:
-    f, _ = parse_filter(dict(request.query_params))
-    flag = queue.claim_next(session, user.username, request.app.state.ttl, f)
-    session.commit()
+    f, _ = filters.parse_queue_filter(dict(request.query_params))
+    flag = cases.claim_next(session, user, request.app.state.ttl, f)
     if flag is None:
         flash(request, "队列已清空：没有可领取的案件")
         return redirect("/queue")
@@ -195,23 +153,24 @@ def queue_next(request: Request, user: User = Depends(INSPECTOR), session: Sessi
 def case_page(
     request: Request, flag_id: int, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
 ) -> HTMLResponse:
-    view = load_case(session, flag_id)
-    if view is None:
-        return render(request, "error.html", user, 404, message="案件不存在", status=404)
+    view = cases.load_case(session, flag_id)
+    flag = view.flag
     return render(
         request,
         "case.html",
         user,
         v=view,
-        highlighted=highlight(view.document.text, view.verdict.hits),
-        claimable=is_claimable_by(view.flag, user.username)
-        or (view.flag.status == "escalated" and user.role == "admin"),
-        mine=view.flag.status == "claimed" and view.flag.assignee == user.username,
+        fields=cases.case_text_fields(flag),
+        highlighted=cases.case_highlight(flag),
+        hits=cases.case_hits(flag),
+        snap=cases.case_snapshot(flag),
+        claimable=cases.may_take(session, flag, user),
+        mine=flag.status == "claimed" and flag.assignee == user.username,
         can_decide=user.role in ("inspector", "admin"),
         dismiss_reasons=DISMISS_REASONS,
         action_labels=ACTION_LABELS,
         categories=lexicon.categories(),
-        case_id=referral.case_id(view.flag),
+        case_id=referral.case_id(flag),
     )
 
 
@@ -219,8 +178,7 @@ def case_page(
 def case_claim(
     request: Request, flag_id: int, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> Response:
-    queue.claim(session, flag_id, user.username, request.app.state.ttl)
-    session.commit()
+    cases.claim(session, user, flag_id, request.app.state.ttl)
     return redirect(f"/cases/{flag_id}")
 
 
@@ -228,8 +186,7 @@ def case_claim(
 def case_release(
     request: Request, flag_id: int, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> Response:
-    queue.release(session, flag_id, user.username)
-    session.commit()
+    cases.release(session, user, flag_id)
     flash(request, f"已释放案件 #{flag_id}")
     return redirect("/queue")
 
@@ -247,23 +204,13 @@ def case_decide(
     session: Session = Depends(db),
 ) -> Response:
     ttl = request.app.state.ttl
-    decided = decide_case(
-        session,
-        flag_id,
-        user.username,
-        user.role,
-        action,
-        reason or None,
-        note[:2000],
-        ttl,
-        whole_group == "1",
+    result = cases.decide(
+        session, user, flag_id, action, reason or None, note[:2000], ttl, whole_group == "1"
     )
-    session.commit()
-    extra = f"（含 {len(decided) - 1} 条近似重复）" if len(decided) > 1 else ""
+    extra = f"（含 {len(result.decided) - 1} 条近似重复）" if len(result.decided) > 1 else ""
     flash(request, f"案件 #{flag_id}：{ACTION_LABELS.get(action, action)}{extra}")
     if go_next == "1":
-        nxt = queue.claim_next(session, user.username, ttl)
-        session.commit()
+        nxt = cases.claim_next(session, user, ttl)
         if nxt is not None:
             return redirect(f"/cases/{nxt.id}")
         flash(request, "队列已清空")
@@ -282,10 +229,7 @@ def case_propose(
     user: User = Depends(PROPOSER),
     session: Session = Depends(db),
 ) -> Response:
-    if session.get(Flag, flag_id) is None:
-        return render(request, "error.html", user, 404, message="案件不存在", status=404)
-    proposal = lexicon.propose(session, term, category, weight, note, user.username, flag_id)
-    session.commit()
+    proposal = lexicon.propose(session, user, term, category, weight, note, flag_id)
     flash(request, f"已提交词条提议 #{proposal.id}「{proposal.term}」，等待词库编辑审批")
     return redirect(f"/cases/{flag_id}")
 
@@ -295,10 +239,7 @@ def case_snapshot(
     request: Request, flag_id: int, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
 ) -> Response:
     """The raw page as fetched, under a CSP that lets nothing run or load (and shown in a sandboxed iframe)."""
-    flag = session.get(Flag, flag_id)
-    if flag is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    body = snapshot(flag.document)
+    snap = cases.case_snapshot(cases.get_flag(session, flag_id))
     headers = {
         "Content-Security-Policy": SNAPSHOT_CSP,
         "X-Content-Type-Options": "nosniff",
@@ -306,29 +247,13 @@ def case_snapshot(
         "Content-Disposition": "inline",
     }
     if request.query_params.get("as") == "text":
-        text = body.decode(_charset(flag.document.encoding), errors="replace")
-        return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
-    return Response(
-        body, media_type=f"text/html; charset={_charset(flag.document.encoding)}", headers=headers
-    )
-
-
-def _charset(encoding: str | None) -> str:
-    """Only a known codec name goes into the header; anything else is treated as UTF-8."""
-    import codecs
-
-    try:
-        return codecs.lookup(encoding or "utf-8").name
-    except LookupError:
-        return "utf-8"
+        return Response(snap.text(), media_type="text/plain; charset=utf-8", headers=headers)
+    return Response(snap.body, media_type=f"text/html; charset={snap.charset}", headers=headers)
 
 
 @router.get("/cases/{flag_id}/evidence")
 def case_evidence(flag_id: int, user: User = Depends(INSPECTOR), session: Session = Depends(db)) -> Response:
-    flag = session.get(Flag, flag_id)
-    if flag is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    html = referral.evidence_sheet(session, flag)
+    html = referral.evidence_sheet(session, cases.get_flag(session, flag_id))
     return HTMLResponse(html, headers={"Content-Security-Policy": EVIDENCE_CSP})
 
 
@@ -339,10 +264,13 @@ def case_evidence(flag_id: int, user: User = Depends(INSPECTOR), session: Sessio
 def referrals_page(
     request: Request, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> HTMLResponse:
-    confirmed = referral.confirmed_flags(session)
-    referred = queue.list_flags(session, queue.QueueFilter(status="referred"), limit=100)
     return render(
-        request, "referrals.html", user, confirmed=confirmed, referred=referred, case_id=referral.case_id
+        request,
+        "referrals.html",
+        user,
+        confirmed=referral.confirmed_flags(session),
+        referred=referral.referred_flags(session),
+        case_id=referral.case_id,
     )
 
 
@@ -350,38 +278,19 @@ def referrals_page(
 async def referrals_export(
     request: Request, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> Response:
+    """Two steps: the chosen cases are shown for confirmation first; only the confirmed form exports them and
+    marks them 已移送 (no JavaScript needed)."""
     form = await request.form()
-    ids = [int(v) for v in form.getlist("flag_id") if isinstance(v, str) and v.isdigit()]
+    ids = [i for v in form.getlist("flag_id") if isinstance(v, str) and (i := filters.parse_id(v))]
     if not ids:
         flash(request, "请先选择要移送的案件")
         return redirect("/referrals")
-    return export_response(session, user, ids)
-
-
-def export_response(session: Session, user: User, ids: list[int] | None) -> Response:
-    """Build the package, mark the cases referred and audit it, in one transaction."""
-    flags = referral.confirmed_flags(session, ids)
-    if not flags:
-        return Response("没有可移送的已确认案件", status_code=409, media_type="text/plain; charset=utf-8")
-    data = referral.build_package(session, flags)
-    queue.mark_referred(session, [f.id for f in flags], user.username)
-    digest = hashlib.sha256(data).hexdigest()
-    audit.record(
-        session,
-        user.username,
-        "referral.export",
-        "referral",
-        digest[:16],
-        None,
-        {"flags": [f.id for f in flags], "sha256": digest, "bytes": len(data)},
-    )
-    session.commit()
-    name = f"referral-{datetime.now():%Y%m%d-%H%M%S}.zip"
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Package-SHA256": digest},
-    )
+    if form.get("confirm") != "1":
+        chosen = referral.confirmed_flags(session, ids)
+        if not chosen:
+            raise NothingToExport("没有可移送的已确认案件")
+        return render(request, "referrals_confirm.html", user, chosen=chosen, case_id=referral.case_id)
+    return package_response(referral.export(session, user, ids))
 
 
 # --- lexicon -----------------------------------------------------------------------------------------------
@@ -392,12 +301,12 @@ def lexicon_page(
     request: Request, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
 ) -> HTMLResponse:
     lex_dir = request.app.state.lexicon_dir
-    try:
-        suggested = lexicon.suggestions(session, lex_dir) if request.query_params.get("suggest") else None
-    except Exception as exc:  # noqa: BLE001 - mining is optional; show why it failed
-        suggested, error = None, str(exc)
-    else:
-        error = None
+    suggested, error = None, None
+    if request.query_params.get("suggest"):
+        try:
+            suggested = lexicon.suggestions(session, lex_dir)
+        except Exception as exc:  # noqa: BLE001 - mining is optional; the page shows why it failed
+            error = str(exc)
     return render(
         request,
         "lexicon.html",
@@ -422,8 +331,7 @@ def lexicon_propose(
     user: User = Depends(PROPOSER),
     session: Session = Depends(db),
 ) -> Response:
-    proposal = lexicon.propose(session, term, category, weight, note, user.username, None)
-    session.commit()
+    proposal = lexicon.propose(session, user, term, category, weight, note)
     flash(request, f"已提交词条提议 #{proposal.id}「{proposal.term}」")
     return redirect("/lexicon")
 
@@ -438,22 +346,20 @@ def lexicon_decide(
 ) -> Response:
     if verb not in {"approve", "reject"}:
         return render(request, "error.html", user, 404, message="无此操作", status=404)
-    approve = verb == "approve"
-    lex_dir = request.app.state.lexicon_dir
-    proposal = lexicon.decide_proposal(session, proposal_id, user.username, approve, lex_dir)
-    session.commit()
-    if not approve:
-        flash(request, f"提议 #{proposal.id}「{proposal.term}」已驳回")
-        return redirect("/lexicon")
-    version = proposal.lexicon_version
-    rescored = lexicon.request_rescore(session, user.username, version, request.app.state.rescore)
-    session.commit()
-    tail = "待处理线索已提交重新评分" if rescored else "但重新评分请求失败（见审计日志），请稍后重试"
-    flash(request, f"提议 #{proposal.id}「{proposal.term}」已批准，词库版本 {version}；{tail}")
+    state = request.app.state
+    result = lexicon.decide_proposal(
+        session, user, proposal_id, verb == "approve", state.lexicon_dir, state.rescore
+    )
+    p = result.proposal
+    if result.rescore_requested is None:
+        flash(request, f"提议 #{p.id}「{p.term}」已驳回")
+    else:
+        tail = "待处理线索已提交重新评分" if result.rescore_requested else "但重新评分请求失败（见审计日志），请稍后重试"
+        flash(request, f"提议 #{p.id}「{p.term}」已批准，词库版本 {p.lexicon_version}；{tail}")
     return redirect("/lexicon")
 
 
-# --- dashboard ---------------------------------------------------------------------------------------------
+# --- dashboard, API listing, audit ---------------------------------------------------------------------------
 
 
 @router.get("/dashboard")
@@ -489,18 +395,5 @@ def api_docs(request: Request, user: User = Depends(ANY_ROLE)) -> HTMLResponse:
 def audit_page(request: Request, user: User = Depends(ADMIN), session: Session = Depends(db)) -> HTMLResponse:
     """The append-only audit log, newest first (admins only)."""
     q = request.query_params
-    events = audit_events(session, q.get("actor"), q.get("entity"), q.get("entity_id"), 300)
+    events = audit_service.list_events(session, q.get("actor"), q.get("entity"), q.get("entity_id"), 300)
     return render(request, "audit.html", user, events=events, q=dict(q))
-
-
-def audit_events(
-    session: Session, actor: str | None, entity: str | None, entity_id: str | None, limit: int
-) -> list[AuditEvent]:
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if actor:
-        stmt = stmt.where(AuditEvent.actor == actor)
-    if entity:
-        stmt = stmt.where(AuditEvent.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
-    return list(session.scalars(stmt))

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from review.users import normalize_username
 from store.models import LoginAttempt, utcnow
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -50,13 +51,14 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
 
 
 def login_blocked(session: Session, username: str, ip: str) -> bool:
-    """Too many recent failures for this account or from this address."""
+    """Too many recent failures for this account (by its normalised name, as authentication looks it up) or from
+    this address."""
     since = utcnow() - LOGIN_WINDOW
     failures = select(func.count()).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
-    by_user = session.scalar(failures.where(LoginAttempt.username == username[:100])) or 0
+    by_user = session.scalar(failures.where(LoginAttempt.username == normalize_username(username)[:100])) or 0
     by_ip = session.scalar(failures.where(LoginAttempt.ip == ip[:64])) or 0
     return by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP
 
 
 def record_login(session: Session, username: str, ip: str, success: bool) -> None:
-    session.add(LoginAttempt(username=username[:100], ip=ip[:64], success=success))
+    session.add(LoginAttempt(username=normalize_username(username)[:100], ip=ip[:64], success=success))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEvent
@@ -28,3 +29,22 @@ def record(
     )
     session.add(event)
     return event
+
+
+def events(
+    session: Session,
+    *,
+    actor: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: int = 200,
+) -> list[AuditEvent]:
+    """Events newest first, optionally only those of one actor, entity kind or entity."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    return list(session.scalars(stmt))

@@ -38,11 +38,26 @@ class QueueFilter:
     until: datetime | None = None
 
 
-def _claimable(now: datetime):
+def claimable(now: datetime, inspector: str | None = None):
+    """THE claim rule, as SQL (every other check in the app asks this one): an open flag, a claim that has
+    expired, or, when ``inspector`` is given, that inspector's own claim (taking it again renews it).
+
+    A decided, escalated or withdrawn flag is never claimable: an escalated case is decided by an admin without a
+    claim (``decide(..., require_claim=False)``), so that releasing it cannot drop the escalation.
+    """
+    taken = [Flag.claim_expires_at < now]
+    if inspector is not None:
+        taken.append(Flag.assignee == inspector)
     return or_(
         Flag.status == FlagStatus.OPEN.value,
-        and_(Flag.status == FlagStatus.CLAIMED.value, Flag.claim_expires_at < now),
+        and_(Flag.status == FlagStatus.CLAIMED.value, or_(*taken)),
     )
+
+
+def can_claim(session: Session, flag_id: int, inspector: str) -> bool:
+    """Whether ``inspector`` may take this flag now, by the rule in :func:`claimable` (asked of the database)."""
+    found = session.scalar(select(Flag.id).where(Flag.id == flag_id, claimable(utcnow(), inspector)))
+    return found is not None
 
 
 def _apply_filter(stmt, f: QueueFilter | None):
@@ -87,7 +102,7 @@ def claim_next(
     now = utcnow()
     stmt = (
         select(Flag)
-        .where(_claimable(now))
+        .where(claimable(now))  # not the inspector's own claims: the next case is a new one
         .order_by(Flag.priority.desc(), Flag.created_at.desc(), Flag.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -104,21 +119,25 @@ def claim_next(
 
 
 def claim(session: Session, flag_id: int, inspector: str, ttl_seconds: int) -> Flag:
+    """Take the flag (or renew one's own claim); QueueError when :func:`claimable` says no."""
     flag = session.get(Flag, flag_id)
     if flag is None:
         raise QueueError(f"flag {flag_id} does not exist")
-    if flag.status == FlagStatus.CLAIMED.value and flag.assignee == inspector:
-        return flag
     if not _take(session, flag, inspector, utcnow(), ttl_seconds):
         raise QueueError(f"flag {flag_id} is {flag.status} by {flag.assignee}")
     return flag
 
 
 def _take(session: Session, flag: Flag, inspector: str, now: datetime, ttl_seconds: int) -> bool:
-    """Compare-and-set: only one concurrent caller's UPDATE matches the claimable condition."""
+    """Compare-and-set: only one concurrent caller's UPDATE matches the claimable condition.
+
+    Renewing one's own live claim extends it without a new audit event (it is the same claim).
+    """
+    before = {"status": flag.status, "assignee": flag.assignee}
+    renewal = before["status"] == FlagStatus.CLAIMED.value and before["assignee"] == inspector
     result = session.execute(
         update(Flag)
-        .where(Flag.id == flag.id, _claimable(now))
+        .where(Flag.id == flag.id, claimable(now, inspector))
         .values(
             status=FlagStatus.CLAIMED.value,
             assignee=inspector,
@@ -131,9 +150,8 @@ def _take(session: Session, flag: Flag, inspector: str, now: datetime, ttl_secon
     if result.rowcount != 1:
         return False
     session.refresh(flag)
-    audit.record(
-        session, inspector, "flag.claim", "flag", flag.id, {"status": "open"}, {"assignee": inspector}
-    )
+    if not renewal:
+        audit.record(session, inspector, "flag.claim", "flag", flag.id, before, {"assignee": inspector})
     return True
 
 

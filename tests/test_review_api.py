@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from review import lexicon as review_lexicon
 from review.app import create_app
-from review.seed import PASSWORD, add_case, seed
+from review.services import lexicon as review_lexicon
 from store.db import session_scope
-from store.models import AuditEvent, Decision, Flag, LoginAttempt, TermProposal
+from store.models import AuditEvent, Decision, Flag, LoginAttempt, TermProposal, User
+from tests.review_fixtures import PASSWORD, add_case, seed
 
 pytestmark = pytest.mark.services
 
@@ -92,12 +92,16 @@ class FakeLexiconStore:
 
     def add_term(self, term, category, weight, kind="literal", note="", actor=None, reason=None):
         FakeLexiconStore.added.append((term, category, weight, actor, reason))
+        return self.current_version()
 
     def current_version(self):
         return f"v{len(FakeLexiconStore.added) + 1}"
 
     def load(self):
-        return [{"term": t[0], "category": t[1], "weight": t[2]} for t in FakeLexiconStore.added]
+        from keywords import Lexicon, Term
+
+        terms = [Term(t[0], t[1], t[2]) for t in FakeLexiconStore.added]
+        return Lexicon.from_terms(terms, version=self.current_version())
 
     def history(self):
         return [{"action": "add", "term": t[0], "actor": t[3]} for t in FakeLexiconStore.added]
@@ -279,8 +283,8 @@ def test_state_changes_need_the_csrf_token(env):
 def test_role_checks(env, role_user):
     role = {"insp": "inspector", "editor": "lexicon_editor", "admin": "admin"}[role_user]
     with session_scope(env["url"]) as s:
-        p = review_lexicon.propose(s, "保本保息", "return_promise", 0.5, "", "insp", env["ids"][0])
-        pid = p.id
+        insp = s.query(User).filter_by(username="insp").one()
+        pid = review_lexicon.propose(s, insp, "保本保息", "return_promise", 0.5, "", env["ids"][0]).id
     c, token = api_client(env["app"], role_user)
     for method, path, allowed in ROLE_RULES:
         url = path.replace("{id}", str(env["ids"][0])).replace("{p}", str(pid))
@@ -511,7 +515,8 @@ def test_referral_export_package_and_status(env):
     for name, digest in manifest["files"].items():
         assert hashlib.sha256(zf.read(name)).hexdigest() == digest
     for rec in json.loads(zf.read("referrals.json")):
-        assert hashlib.sha256(zf.read(f"snapshots/{rec['case_id']}.raw")).hexdigest() == rec["sha256"]
+        assert rec["snapshot_file"] == f"snapshots/{rec['case_id']}.html"  # the captured page's own extension
+        assert hashlib.sha256(zf.read(rec["snapshot_file"])).hexdigest() == rec["sha256"]
         sheet = zf.read(f"cases/{rec['case_id']}.html").decode()
         assert rec["sha256"] in sheet and "证据页" in sheet
     with session_scope(env["url"]) as s:
@@ -537,7 +542,16 @@ def test_referral_export_page_form(env):
     r = c.post("/referrals/export", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303  # nothing selected
     r = c.post("/referrals/export", data={"csrf_token": token, "flag_id": str(env["ids"][0])})
+    assert r.status_code == 200 and "content-disposition" not in r.headers  # first the confirmation step
+    assert "确认导出并标记为已移送" in r.text and 'name="confirm" value="1"' in r.text
+    with session_scope(env["url"]) as s:
+        assert s.get(Flag, env["ids"][0]).status == "confirmed"  # nothing referred before confirming
+    r = c.post(
+        "/referrals/export", data={"csrf_token": token, "flag_id": str(env["ids"][0]), "confirm": "1"}
+    )
     assert r.status_code == 200 and r.headers["content-disposition"].startswith("attachment")
+    with session_scope(env["url"]) as s:
+        assert s.get(Flag, env["ids"][0]).status == "referred"
     ev = c.get(f"/cases/{env['ids'][0]}/evidence")
     assert ev.status_code == 200 and ev.headers["content-security-policy"].startswith("default-src 'none'")
 
@@ -616,15 +630,14 @@ def test_propose_from_case_page_and_approve_on_lexicon_page(env):
 
 
 def test_suggestions_route(env, monkeypatch):
-    import sys
-    import types
-
     calls = []
-    fake = types.ModuleType("keywords.suggest")
-    fake.suggest_terms = lambda confirmed, dismissed, lex, top_k: (
-        calls.append((confirmed, dismissed, top_k)) or [{"term": "保本", "score": 2.0}]
+    monkeypatch.setattr(
+        review_lexicon,
+        "suggest_terms",
+        lambda confirmed, dismissed, lex, top_k: (
+            calls.append((confirmed, dismissed, top_k)) or [{"term": "保本", "score": 2.0}]
+        ),
     )
-    monkeypatch.setitem(sys.modules, "keywords.suggest", fake)
     insp, _ = api_client(env["app"], "insp")
     editor, _ = api_client(env["app"], "editor")
     assert editor.get("/api/v1/lexicon/suggestions").json() == []  # nothing confirmed yet

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from review.app import create_app
-from review.seed import PASSWORD, add_case, seed, seed_history
 from store.db import session_scope
 from store.models import Flag
+from tests.review_fixtures import PASSWORD, add_case, seed, seed_history
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -198,8 +198,11 @@ def test_login_queue_case_confirm_export(server, browser, shots):
 
     page.goto(f"{base}/referrals")
     assert page.locator("input[name=flag_id]").count() == 1
+    page.click("#export-btn")  # first a confirmation page (no JavaScript needed), nothing referred yet
+    page.wait_for_selector("#confirm-export-btn")
+    assert "此操作不能撤销" in page.locator("main").inner_text()
     with page.expect_download() as dl:
-        page.click("#export-btn")
+        page.click("#confirm-export-btn")
     data = Path(dl.value.path()).read_bytes()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "referrals.xlsx" in names and any(n.startswith("cases/ADS-") for n in names)

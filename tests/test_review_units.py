@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from review import charts
 from review.highlight import css_class, highlight, safe_href, valid_spans
-from review.referral import _cell, add_working_days
+from review.services.referral import _cell, add_working_days
 
 
 def test_highlight_escapes_text_and_spans():

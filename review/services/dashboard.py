@@ -1,15 +1,18 @@
-"""Dashboard figures: flags per day by category and source, confirmation rate, backlog age, throughput."""
+"""Dashboard figures: flags per day by category and source, confirmation rate, backlog age, throughput.
+
+Days are calendar days in Beijing (a flag raised at 01:00 北京时间 counts for that day).
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from review.cases import aware
+from review.timefmt import aware, bj_date
 from store.models import Decision, Document, Flag, FlagStatus, Source, utcnow
 
 AGE_BUCKETS = [(1, "<1天"), (3, "1-3天"), (7, "3-7天"), (14, "7-14天"), (10**6, "≥14天")]
@@ -19,7 +22,8 @@ BACKLOG = (FlagStatus.OPEN.value, FlagStatus.CLAIMED.value, FlagStatus.ESCALATED
 def stats(session: Session, days: int = 30) -> dict[str, Any]:
     """Plain numbers (the API returns them; the page draws them)."""
     now = utcnow()
-    start = (now - timedelta(days=days - 1)).date()
+    today = bj_date(now)
+    start = today - timedelta(days=days - 1)
     day_list = [(start + timedelta(days=i)).isoformat() for i in range(days)]
     since = now - timedelta(days=days)
 
@@ -32,7 +36,7 @@ def stats(session: Session, days: int = 30) -> dict[str, Any]:
         .where(Flag.created_at >= since)
     )
     for created, category, source in rows:
-        day = created.date().isoformat()
+        day = bj_date(created).isoformat()
         by_cat[category or "未分类"][day] += 1
         by_src[source or "未知来源"][day] += 1
 
@@ -41,7 +45,7 @@ def stats(session: Session, days: int = 30) -> dict[str, Any]:
     for created, action, reviewer in session.execute(
         select(Decision.created_at, Decision.action, Decision.reviewer).where(Decision.created_at >= since)
     ):
-        decided[created.date().isoformat()][action] += 1
+        decided[bj_date(created).isoformat()][action] += 1
         throughput[reviewer] += 1
     confirms = sum(c["confirm"] for c in decided.values())
     dismisses = sum(c["dismiss"] for c in decided.values())
@@ -64,7 +68,7 @@ def stats(session: Session, days: int = 30) -> dict[str, Any]:
         "backlog_age": {label: ages[label] for _, label in AGE_BUCKETS},
         "backlog_oldest_days": round(oldest, 1) if oldest is not None else None,
         "throughput": dict(throughput.most_common()),
-        "today": date.today().isoformat(),
+        "today": today.isoformat(),
     }
 
 

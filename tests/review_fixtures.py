@@ -1,4 +1,6 @@
-"""Sample cases for tests and screenshots: documents, verdicts with hit spans, flags, accounts."""
+"""Test fixtures of the review app: sample cases (documents, verdicts with hit spans, flags) and one account per
+role with a fixed password. Test data only (moved out of the installed ``review`` package): accounts of a real
+deployment are made with ``adscreen users add`` (``review.users.create_user`` / ``ensure_user``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,297 @@
+"""Cases: what a case shows (text, highlights, snapshot), and claiming, releasing and deciding it.
+
+Every read of a case's document text, hit spans or snapshot goes through the functions in the first part of this
+module (``case_text_fields``, ``case_highlight``, ``case_hits``, ``hit_text``, ``case_snapshot``), so that pinning a
+case to the document version it was judged on changes them and nothing else. They take the flag, not the document.
+
+Who may take a case is decided once: :func:`store.queue.claimable` (SQL) plus, for escalated cases, the admin
+exception in :func:`admin_decides`. Pages and API both call :func:`may_take`, :func:`claim`, :func:`decide` here.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from review.highlight import highlight, valid_spans
+from review.services.errors import InvalidInput, NotFound
+from review.services.filters import usable
+from store import queue
+from store.documents import snapshot
+from store.models import AuditEvent, Decision, Document, Flag, FlagStatus, TermProposal, User, Verdict
+
+
+class CaseNotFound(NotFound):
+    """No such case."""
+
+    def __init__(self, flag_id: object) -> None:
+        super().__init__(f"案件 {flag_id} 不存在")
+
+
+# --- what a case shows: the seam for document versions --------------------------------------------------------
+
+
+def case_text_fields(flag: Flag) -> dict[str, str]:
+    """The named text fields of the case as captured: ``title`` and ``body`` (the text the hits point into)."""
+    doc = flag.document
+    return {"title": doc.title or "", "body": doc.text}
+
+
+def case_title(flag: Flag) -> str:
+    """A one-line label for lists: the title, else the start of the body."""
+    fields = case_text_fields(flag)
+    return fields["title"] or fields["body"]
+
+
+def case_hits(flag: Flag) -> list[dict[str, Any]]:
+    """Every hit of the case's verdict, each with ``text``: the characters it points at (None for a bad span)."""
+    return [{**h, "text": hit_text(flag, h)} for h in (flag.verdict.hits or [])]
+
+
+def hit_text(flag: Flag, hit: dict[str, Any]) -> str | None:
+    """The original characters a hit points at, or None when its span does not fit the text."""
+    body = case_text_fields(flag)["body"]
+    start, end = hit.get("start"), hit.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(body):
+        return body[start:end]
+    return None
+
+
+def case_indicators(flag: Flag) -> list[dict[str, Any]]:
+    """The hits that can be shown as spans (in order, no overlaps): the evidence sheet's and the referral's."""
+    body = case_text_fields(flag)["body"]
+    return [
+        {
+            "category": h.get("category"),
+            "term": h.get("term"),
+            "span": body[h["start"] : h["end"]],
+            "start": h["start"],
+            "end": h["end"],
+            "rule": h.get("rule"),
+            "weight": h.get("weight"),
+        }
+        for h in valid_spans(body, flag.verdict.hits)
+    ]
+
+
+def case_highlight(flag: Flag) -> Markup:
+    """The body as escaped HTML with the matched spans marked (case page and evidence sheet)."""
+    return highlight(case_text_fields(flag)["body"], flag.verdict.hits)
+
+
+class Snapshot:
+    """The raw response body as captured, with its stored SHA-256, size and capture time.
+
+    ``body`` is decompressed only when asked for: the case page shows the hash without loading the bytes.
+    """
+
+    def __init__(self, flag: Flag) -> None:
+        doc = flag.document
+        self._doc = doc
+        self.sha256: str = doc.raw_sha256  # what the database says; the bytes must hash to it
+        self.size: int = doc.raw_size
+        self.captured_at: datetime | None = doc.fetched_at
+        self.charset: str = _charset(doc.encoding)  # a codec name Python knows (else UTF-8)
+        headers = doc.http_headers or {}
+        media = str(headers.get("content-type") or headers.get("Content-Type") or "")
+        self.content_type: str = media.split(";", 1)[0].strip().lower()
+
+    @cached_property
+    def body(self) -> bytes:
+        return snapshot(self._doc)
+
+    @cached_property
+    def extension(self) -> str:
+        """``.html`` or ``.json`` (``.txt``, ``.xml``): the file name in the referral package."""
+        return _extension(self.content_type, self.body)
+
+    def text(self) -> str:
+        return self.body.decode(self.charset, errors="replace")
+
+
+def case_snapshot(flag: Flag) -> Snapshot:
+    """The case's raw snapshot (served inert by the snapshot route, filed in the referral package)."""
+    return Snapshot(flag)
+
+
+def _charset(encoding: str | None) -> str:
+    """Only a known codec name goes into a header; anything else is treated as UTF-8."""
+    try:
+        return codecs.lookup(encoding or "utf-8").name
+    except LookupError:
+        return "utf-8"
+
+
+def _extension(media: str, body: bytes) -> str:
+    if media == "application/json" or media.endswith("+json"):
+        return ".json"
+    if media in ("text/html", "application/xhtml+xml"):
+        return ".html"
+    if media == "text/plain":
+        return ".txt"
+    if media in ("text/xml", "application/xml") or media.endswith("+xml"):
+        return ".xml"
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]  # no usable header: the crawler stores pages or API answers
+    return ".json" if head in (b"{", b"[") else ".html"
+
+
+# --- the case view ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseView:
+    flag: Flag
+    document: Document
+    verdict: Verdict
+    duplicates: list[Flag] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    history: list[AuditEvent] = field(default_factory=list)
+    proposals: list[TermProposal] = field(default_factory=list)
+
+
+def get_flag(session: Session, flag_id: int) -> Flag:
+    """The flag, or CaseNotFound (also for ids no database column can hold)."""
+    flag = session.get(Flag, flag_id) if _fits(flag_id) else None
+    if flag is None:
+        raise CaseNotFound(flag_id)
+    return flag
+
+
+def _fits(value: int) -> bool:
+    return -(2**31) <= value < 2**31  # INTEGER on PostgreSQL; a larger id cannot exist, and would not bind
+
+
+def load_case(session: Session, flag_id: int) -> CaseView:
+    flag = get_flag(session, flag_id)
+    return CaseView(
+        flag=flag,
+        document=flag.document,
+        verdict=flag.verdict,
+        duplicates=group_flags(session, flag, include_self=False),
+        decisions=list(
+            session.scalars(select(Decision).where(Decision.flag_id == flag.id).order_by(Decision.id))
+        ),
+        history=list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "flag", AuditEvent.entity_id == str(flag.id))
+                .order_by(AuditEvent.id)
+            )
+        ),
+        proposals=list(
+            session.scalars(
+                select(TermProposal).where(TermProposal.flag_id == flag.id).order_by(TermProposal.id)
+            )
+        ),
+    )
+
+
+def group_flags(session: Session, flag: Flag, include_self: bool = True) -> list[Flag]:
+    """Flags of the documents in the same near-duplicate group (reposts of one pitch)."""
+    group = flag.document.group_id
+    if group is None:
+        return [flag] if include_self else []
+    stmt = (
+        select(Flag)
+        .join(Document, Document.id == Flag.document_id)
+        .where(Document.group_id == group)
+        .order_by(Flag.id)
+    )
+    if not include_self:
+        stmt = stmt.where(Flag.id != flag.id)
+    return list(session.scalars(stmt))
+
+
+# --- who may take a case, and taking it --------------------------------------------------------------------------
+
+
+def admin_decides(flag: Flag, user: User) -> bool:
+    """The one exception to the claim rule: an escalated case is a request for a senior decision, which an admin
+    makes without a claim."""
+    return flag.status == FlagStatus.ESCALATED.value and user.role == "admin"
+
+
+def may_take(session: Session, flag: Flag, user: User) -> bool:
+    """Whether ``user`` may claim and decide this case now (the case page shows the decision form when so)."""
+    return admin_decides(flag, user) or queue.can_claim(session, flag.id, user.username)
+
+
+def claim(session: Session, user: User, flag_id: int, ttl_seconds: int) -> Flag:
+    get_flag(session, flag_id)
+    flag = queue.claim(session, flag_id, user.username, ttl_seconds)
+    session.commit()
+    return flag
+
+
+def release(session: Session, user: User, flag_id: int) -> Flag:
+    get_flag(session, flag_id)
+    flag = queue.release(session, flag_id, user.username)
+    session.commit()
+    return flag
+
+
+def claim_next(
+    session: Session, user: User, ttl_seconds: int, f: queue.QueueFilter | None = None
+) -> Flag | None:
+    """The highest-priority claimable case, now the user's; None when the queue is empty."""
+    flag = queue.claim_next(session, user.username, ttl_seconds, f)
+    session.commit()
+    return flag
+
+
+@dataclass
+class Decided:
+    flag: Flag
+    decided: list[int]  # this case first, then the near-duplicates decided with it
+
+
+def decide(
+    session: Session,
+    user: User,
+    flag_id: int,
+    action: str,
+    reason: str | None,
+    note: str,
+    ttl_seconds: int,
+    whole_group: bool = False,
+) -> Decided:
+    """Decide a case (claiming it first), and when asked every near-duplicate the reviewer can take; commits.
+
+    Duplicates held by another inspector are left to them. An escalated case is decided by an admin without a
+    claim (:func:`admin_decides`), alone.
+    """
+    if not (usable(note) and usable(reason or "")):
+        raise InvalidInput("备注或理由含有无效字符")
+    reason = reason if action == "dismiss" else None  # a reason is the dismissal's subtype, nothing else
+    flag = get_flag(session, flag_id)
+    if admin_decides(flag, user) and action != "escalate":
+        queue.decide(session, flag_id, user.username, action, reason, note, require_claim=False)
+        session.commit()
+        return Decided(flag, [flag_id])
+    queue.claim(session, flag_id, user.username, ttl_seconds)
+    queue.decide(session, flag_id, user.username, action, reason, note)
+    decided = [flag_id]
+    if whole_group:
+        for other in group_flags(session, flag, include_self=False):
+            try:  # store.queue.claimable says whether the reviewer may take it
+                queue.claim(session, other.id, user.username, ttl_seconds)
+                queue.decide(
+                    session,
+                    other.id,
+                    user.username,
+                    action,
+                    reason,
+                    f"[近似重复，随案 #{flag_id} 决定] {note}",
+                )
+            except queue.QueueError:
+                continue
+            decided.append(other.id)
+    session.commit()
+    return Decided(flag, decided)

@@ -1,0 +1,77 @@
+"""Parsing what a user typed into filters: the queue's query parameters, page numbers, free-text filter values.
+
+Bad values are ignored (and not echoed back), never passed to the database: a NUL character, a lone surrogate or
+an id no column can hold would otherwise be a server error instead of an empty result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from review.labels import LEVEL_LABELS
+from review.timefmt import BEIJING
+from store.models import FlagStatus
+from store.queue import QueueFilter
+
+MAX_ID = 2**31 - 1  # INTEGER columns
+# what PostgreSQL text and UTF-8 cannot hold: NUL and lone surrogates (JSON "\ud800" decodes to one)
+UNUSABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def usable(value: str) -> bool:
+    """Whether the text can be stored and encoded as it is."""
+    return UNUSABLE.search(value) is None
+
+
+def clean_text(value: str | None, max_len: int = 60) -> str | None:
+    """A trimmed filter value, or None when empty or unusable (NUL, lone surrogate)."""
+    value = (value or "").strip()[:max_len]
+    if not value or not usable(value):
+        return None
+    return value
+
+
+def parse_id(value: str | None) -> int | None:
+    """A positive id that fits the database's integer columns, or None."""
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def parse_page(value: str | None) -> int:
+    """Page number from ``?page=``: 1 for anything unusable."""
+    number = parse_id(value)
+    return min(number, 100_000) if number else 1
+
+
+def parse_queue_filter(params: Mapping[str, str]) -> tuple[QueueFilter, dict[str, str]]:
+    """Query parameters → QueueFilter plus the accepted values (to fill the form and the API's ``filters``)."""
+    clean: dict[str, str] = {}
+    f = QueueFilter(status="open")
+    status = params.get("status", "open")
+    if status == "all":
+        f.status = None
+        clean["status"] = "all"
+    elif status in {s.value for s in FlagStatus}:
+        f.status = status
+        clean["status"] = status
+    for name in ("level", "category", "region"):
+        value = clean_text(params.get(name))
+        if value and (name != "level" or value in LEVEL_LABELS):
+            setattr(f, name, value)
+            clean[name] = value
+    source_id = parse_id(params.get("source_id"))
+    if source_id is not None:
+        f.source_id = source_id
+        clean["source_id"] = str(source_id)
+    for name in ("since", "until"):  # calendar days in Beijing, as the queue shows its times
+        try:
+            setattr(f, name, datetime.strptime(params.get(name, ""), "%Y-%m-%d").replace(tzinfo=BEIJING))
+            clean[name] = params[name]
+        except ValueError:
+            pass
+    return f, clean

@@ -1,0 +1,325 @@
+"""Referral packages for the market-supervision bureau (domain.md §4.2 fields the system knows).
+
+A package is a zip: ``referrals.csv`` and ``referrals.xlsx`` (one row per case), ``referrals.json``,
+``cases/<case_id>.html`` (a printable evidence sheet per case), ``snapshots/<case_id>.html|.json`` (the snapshot
+bytes as captured, whose SHA-256 the sheet quotes) and ``manifest.json`` with the SHA-256 of every file, so that
+the bureau can check that nothing changed. Exporting marks the cases referred, in the same transaction.
+
+Times: CSV and the evidence sheet print ``YYYY-MM-DD HH:MM 北京时间``; the XLSX has typed date cells in Beijing
+time (the header says so); JSON keeps ISO-8601 with its offset.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keywords.normalize import normalize
+from review.labels import DISMISS_REASONS, LEVEL_LABELS
+from review.services.cases import case_highlight, case_indicators, case_snapshot, case_text_fields
+from review.timefmt import beijing, bj_date, bjt, iso
+from store import audit, queue
+from store.models import Decision, Flag, FlagStatus, User, utcnow
+
+CAPTURE_TOOL = "adscreen 0.1 自动监测爬虫"
+RISK = {"high": "高", "medium": "中", "low": "低"}
+Kind = Literal["text", "number", "datetime", "date"]
+BJ = "（北京时间）"
+COLUMNS: list[tuple[str, str, Kind]] = [
+    ("case_id", "案件编号", "text"),
+    ("source_type", "线索来源", "text"),
+    ("found_at", f"发现时间{BJ}", "datetime"),
+    ("decide_by", "核查期限(15个工作日)", "date"),
+    ("url", "网址", "text"),
+    ("platform", "平台", "text"),
+    ("channel", "渠道", "text"),
+    ("publisher", "发布者/账号", "text"),
+    ("contact", "联系方式", "text"),
+    ("region", "地区", "text"),
+    ("posted_at", f"发布时间{BJ}", "datetime"),
+    ("captured_at", f"采集时间{BJ}", "datetime"),
+    ("sha256", "快照SHA-256", "text"),
+    ("snapshot_file", "快照文件", "text"),
+    ("capture_tool", "采集工具", "text"),
+    ("title", "标题", "text"),
+    ("verbatim_text", "原文", "text"),
+    ("normalized_text", "规范化文本", "text"),
+    ("matched_indicators", "命中指标", "text"),
+    ("score", "综合评分", "number"),
+    ("classifier_prob", "模型概率", "number"),
+    ("keyword_score", "关键词评分", "number"),
+    ("risk_level", "风险等级", "text"),
+    ("explanation", "判定说明", "text"),
+    ("detector_versions", "检测器版本", "text"),
+    ("reviewer", "审核人", "text"),
+    ("decision", "审核结论", "text"),
+    ("decided_at", f"审核时间{BJ}", "datetime"),
+    ("note", "审核备注", "text"),
+]
+XLSX_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd", "number": "0.0000"}
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+    autoescape=select_autoescape(default=True),
+)
+_TEMPLATES.filters["bjt"] = bjt
+
+
+class NothingToExport(Exception):
+    """None of the chosen cases is confirmed (already referred, or never confirmed): 409."""
+
+
+def case_id(flag: Flag) -> str:
+    return f"ADS-{flag.created_at:%Y}-{flag.id:06d}"
+
+
+def snapshot_file(flag: Flag) -> str:
+    """The snapshot's name in the package, with the extension of what was captured (``.html``, ``.json`` …)."""
+    return f"snapshots/{case_id(flag)}{case_snapshot(flag).extension}"
+
+
+def add_working_days(start: date, days: int) -> date:
+    """Weekdays only; public holidays are not known to the system (the sheet says so)."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def _normalized(text: str) -> str:
+    return normalize(text).text
+
+
+def _last_decision(session: Session, flag: Flag) -> Decision | None:
+    return session.scalar(
+        select(Decision)
+        .where(Decision.flag_id == flag.id, Decision.action == "confirm")
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
+def referral_row(session: Session, flag: Flag) -> dict[str, Any]:
+    """One case in §4.2 terms, with typed values (aware datetimes, dates, floats): the one source of the CSV,
+    XLSX, JSON and evidence sheet. Document text, hits and snapshot come from ``review.services.cases``."""
+    doc, verdict = flag.document, flag.verdict
+    fields = case_text_fields(flag)
+    snap = case_snapshot(flag)
+    decision = _last_decision(session, flag)
+    return {
+        "case_id": case_id(flag),
+        "flag_id": flag.id,
+        "status": flag.status,
+        "source_type": "自主监测",
+        "found_at": flag.created_at,
+        "decide_by": add_working_days(bj_date(flag.created_at), 15),
+        "url": doc.url,
+        "platform": doc.platform or (doc.source.name if doc.source else None),
+        "channel": "网站",
+        "publisher": doc.publisher,
+        "contact": doc.contact,
+        "region": doc.region,
+        "posted_at": doc.posted_at,
+        "captured_at": snap.captured_at,
+        "sha256": snap.sha256,
+        "snapshot_size": snap.size,
+        "snapshot_file": snapshot_file(flag),
+        "capture_tool": CAPTURE_TOOL,
+        "title": fields["title"] or None,
+        "verbatim_text": fields["body"],
+        "normalized_text": _normalized(fields["body"]),
+        "matched_indicators": case_indicators(flag),
+        "score": round(verdict.score, 4),
+        "classifier_prob": None if verdict.classifier_prob is None else round(verdict.classifier_prob, 4),
+        "keyword_score": None if verdict.keyword_score is None else round(verdict.keyword_score, 4),
+        "detector_versions": verdict.detector_versions,
+        "risk_level": RISK.get(flag.level, flag.level),
+        "explanation": verdict.explanation,
+        "reviewer": decision.reviewer if decision else flag.assignee,
+        "decision": "确认涉嫌非法集资宣传" if decision else None,
+        "decided_at": decision.created_at if decision else None,
+        "note": decision.note if decision else "",
+        "referred_at": flag.referred_at,
+    }
+
+
+def referral_record(session: Session, flag: Flag) -> dict[str, Any]:
+    """The row as JSON data (the API and ``referrals.json``): times in ISO-8601 with their offset."""
+    return {key: _json_value(value) for key, value in referral_row(session, flag).items()}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _text(value: Any) -> Any:
+    """Flat text; what a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, list):
+        value = "; ".join(
+            f"{i['category']}:{i['span']}" + (f"({i['rule']})" if i.get("rule") else "") for i in value
+        )
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # control characters that XLSX cannot hold
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+    return value
+
+
+_cell = _text  # the name the unit tests know
+
+
+def _csv_value(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return ""
+    if kind == "datetime":
+        return bjt(value)
+    if kind == "date":
+        return value.isoformat()
+    return _text(value)
+
+
+def _xlsx_value(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        return beijing(value).replace(tzinfo=None)  # Excel has no zones: Beijing wall time, said in the header
+    if kind in ("date", "number"):
+        return value
+    return _text(value)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([label for _, label, _ in COLUMNS])
+    for r in rows:
+        writer.writerow([_csv_value(r.get(key), kind) for key, _, kind in COLUMNS])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+
+
+def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    """One sheet with typed cells (numbers, dates), the header frozen and an autofilter over the table."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "移送清单"
+    ws.append([label for _, label, _ in COLUMNS])
+    for r in rows:
+        ws.append([_xlsx_value(r.get(key), kind) for key, _, kind in COLUMNS])
+    for index, (_, label, kind) in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = max(12, min(2 * len(label) + 4, 40))
+        if kind in XLSX_FORMATS:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = XLSX_FORMATS[kind]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(ws.max_row, 1)}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def evidence_sheet(session: Session, flag: Flag, row: dict[str, Any] | None = None) -> str:
+    """A standalone printable HTML page (autoescaped; the highlighted text escapes every piece)."""
+    row = row or referral_row(session, flag)
+    return _TEMPLATES.get_template("evidence.html").render(
+        r=row,
+        highlighted=case_highlight(flag),
+        level_label=LEVEL_LABELS.get(flag.level, flag.level),
+        dismiss_reasons=DISMISS_REASONS,
+        generated_at=bjt(utcnow()),
+    )
+
+
+def confirmed_flags(session: Session, flag_ids: list[int] | None = None) -> list[Flag]:
+    """Confirmed cases waiting for referral (only those among ``flag_ids`` when given)."""
+    stmt = select(Flag).where(Flag.status == FlagStatus.CONFIRMED.value).order_by(Flag.id)
+    if flag_ids is not None:
+        stmt = stmt.where(Flag.id.in_([i for i in flag_ids if 0 < i < 2**31]))
+    return list(session.scalars(stmt))
+
+
+def referred_flags(session: Session, limit: int = 100) -> list[Flag]:
+    return queue.list_flags(session, queue.QueueFilter(status=FlagStatus.REFERRED.value), limit=limit)
+
+
+def referral_case(session: Session, flag_id: int) -> Flag | None:
+    """A confirmed or referred case, or None."""
+    flag = session.get(Flag, flag_id) if 0 < flag_id < 2**31 else None
+    if flag is None or flag.status not in (FlagStatus.CONFIRMED.value, FlagStatus.REFERRED.value):
+        return None
+    return flag
+
+
+def build_package(session: Session, flags: list[Flag]) -> bytes:
+    """The zip for these flags (the caller marks them referred in the same transaction)."""
+    rows = [referral_row(session, f) for f in flags]
+    files: dict[str, bytes] = {
+        "referrals.csv": to_csv(rows),
+        "referrals.xlsx": to_xlsx(rows),
+        "referrals.json": json.dumps(
+            [{k: _json_value(v) for k, v in r.items()} for r in rows], ensure_ascii=False, indent=2
+        ).encode("utf-8"),
+    }
+    for flag, row in zip(flags, rows, strict=True):
+        files[f"cases/{row['case_id']}.html"] = evidence_sheet(session, flag, row).encode("utf-8")
+        files[row["snapshot_file"]] = case_snapshot(flag).body
+    manifest = {
+        "generated_at": iso(datetime.now(UTC)),
+        "cases": [r["case_id"] for r in rows],
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@dataclass
+class Package:
+    data: bytes
+    sha256: str
+    filename: str
+    flag_ids: list[int]
+
+
+def export(session: Session, user: User, flag_ids: list[int] | None) -> Package:
+    """Build the package, mark the cases referred and audit it, in one transaction (committed here)."""
+    flags = confirmed_flags(session, flag_ids)
+    if not flags:
+        raise NothingToExport("没有可移送的已确认案件")
+    data = build_package(session, flags)
+    ids = [f.id for f in flags]
+    queue.mark_referred(session, ids, user.username)
+    digest = hashlib.sha256(data).hexdigest()
+    audit.record(
+        session,
+        user.username,
+        "referral.export",
+        "referral",
+        digest[:16],
+        None,
+        {"flags": ids, "sha256": digest, "bytes": len(data)},
+    )
+    session.commit()
+    return Package(data, digest, f"referral-{beijing(utcnow()):%Y%m%d-%H%M%S}.zip", ids)
