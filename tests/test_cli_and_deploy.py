@@ -71,3 +71,25 @@ def test_score_writes_one_record_per_line_and_reports_bad_ones(tmp_path, monkeyp
     assert any(h["term"] for h in pitch["hits"]) and set(pitch) >= {"id", "score", "level", "flag", "hits"}
     assert plain["flag"] is False and plain["score"] < pitch["score"]
     assert "invalid JSON" in bad_json["error"] and "text" in no_text["error"]
+
+
+def test_settings_reach_the_library_commands(tmp_path, monkeypatch):
+    """The libraries read no environment: adscreen hands ADSCREEN_LEXICON_DIR / ADSCREEN_MODEL_DIR over to them."""
+    from adscreen.settings import get_settings
+    from classifier import cli as clf_cli
+
+    monkeypatch.setenv("ADSCREEN_LEXICON_DIR", str(tmp_path / "live-lexicon"))
+    monkeypatch.setenv("ADSCREEN_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    try:
+        added = runner.invoke(app, ["keywords", "add", "金蛋蛋计划", "fund_scheme", "0.8", "--actor", "alice"])
+        assert added.exit_code == 0, added.output
+        assert any((tmp_path / "live-lexicon").iterdir())
+        assert clf_cli.model_root() == tmp_path / "models"
+        configured = runner.invoke(app, ["keywords", "test", "金蛋蛋计划"])
+        other = tmp_path / "explicit"
+        explicit = runner.invoke(app, ["keywords", "--lexicon-dir", str(other), "test", "金蛋蛋计划"])
+        # the text is echoed once; a matched term adds its row in the hits table
+        assert configured.output.count("金蛋蛋计划") > 1 and explicit.output.count("金蛋蛋计划") == 1
+    finally:
+        get_settings.cache_clear()
