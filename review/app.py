@@ -20,6 +20,7 @@ from review import api, pages
 from review.deps import CsrfError, Forbidden, NotAuthenticated
 from review.highlight import css_class, safe_href
 from review.labels import LEVEL_LABELS, STATUS_LABELS
+from review.schemas import UNUSABLE_MESSAGE
 from review.security import APP_CSP, COMMON_HEADERS
 from review.services.cases import case_text_fields, case_title
 from review.services.errors import InvalidInput, NotFound
@@ -145,7 +146,12 @@ def create_app(
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         """FastAPI's 422 body, without echoing the input: a lone surrogate in it could not even be encoded."""
         errors = [
-            {"loc": [_printable(x) for x in e.get("loc", ())], "msg": _printable(e.get("msg", "")), "type": e.get("type", "")}
+            {
+                "loc": [_printable(x) for x in e.get("loc", ())],
+                # pydantic refuses a lone surrogate itself ("string_unicode"): say what is wrong, in Chinese
+                "msg": UNUSABLE_MESSAGE if e.get("type") == "string_unicode" else _printable(e.get("msg", "")),
+                "type": e.get("type", ""),
+            }
             for e in exc.errors()
         ]
         return JSONResponse({"detail": errors}, status_code=422)

@@ -181,3 +181,14 @@ def seed_history(session: Session, days: int = 30, per_day: int = 4) -> int:
                 )
     session.flush()
     return n
+
+
+def login_api(app: Any, username: str, password: str = PASSWORD) -> Any:
+    """A TestClient logged in through the JSON API, sending its CSRF token on every request."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return client
