@@ -26,8 +26,16 @@ def beijing(value: datetime | None) -> datetime | None:
     return value.astimezone(BEIJING) if value is not None else None
 
 
-def bjt(value: datetime | None) -> str:
-    """``2026-11-28 21:00 北京时间``; empty for no time. The Jinja filter ``bjt`` and every export use it."""
+def bjt(value: datetime | str | None) -> str:
+    """``2026-11-28 21:00 北京时间``; empty for no time. The Jinja filter ``bjt`` and every export use it.
+
+    An ISO-8601 string (the lexicon changelog's times) is parsed first; one that does not parse is shown as is.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     local = beijing(value)
     return f"{local:%Y-%m-%d %H:%M} {ZONE_LABEL}" if local is not None else ""
 

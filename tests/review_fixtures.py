@@ -4,7 +4,7 @@ deployment are made with ``adscreen users add`` (``review.users.create_user`` / 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -71,6 +71,8 @@ def add_case(
     source: Source | None = None,
     hits: list[dict[str, Any]] | None = None,
     region: str = "北京",
+    posted_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Flag:
     """One crawled ad with a flagging verdict; returns its flag."""
     url = url or f"https://ads.example.org/item/{n}"
@@ -88,7 +90,8 @@ def add_case(
             contact="138xxxx0000",
             region=region,
             platform="示例分类信息网",
-            posted_at=utcnow() - timedelta(days=1),
+            posted_at=posted_at or utcnow() - timedelta(days=1),
+            http_headers=headers or {},
             http_status=200,
             encoding="utf-8",
             source_id=source.id if source else None,
