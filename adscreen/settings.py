@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     high_threshold: float = 0.8
     medium_threshold: float = 0.5
     score_batch_size: int = 32
+    store_batch: int = 50  # documents the crawler saves per transaction at most (crawler/storage.py)
     claim_ttl_seconds: int = 30 * 60
     max_body_bytes: int = 5 * 1024 * 1024
     max_text_chars: int = 200_000
