@@ -66,6 +66,12 @@ def train(
         _DEFAULTS.infer_windows, help="windows scored per document at inference, max-pooled (0 = all)"
     ),
     text_prefix: str = typer.Option("", help='text put before every window, e.g. "passage:" for e5'),
+    frozen_layers: int = typer.Option(
+        _DEFAULTS.frozen_layers, help="lower layers kept frozen, their outputs cached once (0 = tune all)"
+    ),
+    source_power: float = typer.Option(
+        _DEFAULTS.source_power, help="per-source weight (n_mean/n_source)**p; 0 = unweighted"
+    ),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
 ) -> None:
@@ -87,6 +93,8 @@ def train(
         text_prefix=text_prefix,
         train_windows=train_windows,
         infer_windows=infer_windows,
+        frozen_layers=frozen_layers,
+        source_power=source_power,
     )
     run, decision = train_and_promote(out or model_root(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

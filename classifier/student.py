@@ -108,3 +108,77 @@ def freeze_embeddings(model: MeanPoolClassifier) -> None:
     pos = getattr(getattr(model.encoder, "embeddings", None), "position_embeddings", None)
     if pos is not None:
         pos.weight.requires_grad_(False)
+
+
+# ---------------------------------------------------------------- frozen lower layers, cached once
+def layers_of(model: MeanPoolClassifier) -> nn.ModuleList:
+    return _layer_list(model.encoder)
+
+
+def frozen_count(model: MeanPoolClassifier, requested: int) -> int:
+    """How many lower layers to freeze: at most all but one, so something above the cache still learns."""
+    return max(0, min(int(requested), len(layers_of(model)) - 1))
+
+
+def freeze_lower(model: MeanPoolClassifier, k: int) -> None:
+    """Freeze the embeddings and the first ``k`` layers (their outputs are then computed once and cached)."""
+    for p in model.encoder.get_input_embeddings().parameters():
+        p.requires_grad_(False)
+    emb = getattr(model.encoder, "embeddings", None)
+    if emb is not None and k:
+        for p in emb.parameters():
+            p.requires_grad_(False)
+    for layer in list(layers_of(model))[:k]:
+        for p in layer.parameters():
+            p.requires_grad_(False)
+
+
+def _mask4d(model: MeanPoolClassifier, hidden: torch.Tensor, mask: torch.Tensor):
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(config=model.encoder.config, inputs_embeds=hidden, attention_mask=mask)
+
+
+def lower_states(
+    model: MeanPoolClassifier, windows: list[list[int]], k: int, pad_id: int, batch_size: int = 64
+) -> list[torch.Tensor]:
+    """Hidden states after the embeddings and the first ``k`` layers, one fp16 (length, hidden) tensor per window.
+
+    Why: frozen layers give the same output every epoch, so computing them once removes their forward and
+    backward passes from every training step (the main cost of training on two CPU cores).
+    """
+    from classifier.runner import pad
+
+    was_training = model.training
+    model.eval()
+    out: list[torch.Tensor | None] = [None] * len(windows)
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    layers = list(layers_of(model))[:k]
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            ids, mask = pad([windows[i] for i in idx], pad_id)
+            ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+            h = model.encoder.embeddings(input_ids=ids_t)
+            am = _mask4d(model, h, mask_t)
+            for layer in layers:
+                h = layer(h, am)
+            for j, i in enumerate(idx):
+                out[i] = h[j, : len(windows[i])].to(torch.float16).clone()
+    model.train(was_training)
+    return out  # type: ignore[return-value]
+
+
+def upper_logits(model: MeanPoolClassifier, states: list[torch.Tensor], k: int) -> torch.Tensor:
+    """Logits from cached lower states: the layers above ``k``, mean pooling and the head (trainable part)."""
+    width = max(int(s.shape[0]) for s in states)
+    hidden = states[0].shape[1]
+    h = torch.zeros(len(states), width, hidden, dtype=torch.float32)
+    mask = torch.zeros(len(states), width, dtype=torch.long)
+    for i, s in enumerate(states):
+        h[i, : s.shape[0]] = s.float()
+        mask[i, : s.shape[0]] = 1
+    am = _mask4d(model, h, mask)
+    for layer in list(layers_of(model))[k:]:
+        h = layer(h, am)
+    return model.head(model.dropout(mean_pool(h, mask)))

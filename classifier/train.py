@@ -50,6 +50,15 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2 * counts), dtype=torch.float32)
 
 
+def sample_weights(rows: list[dict], labels: np.ndarray, source_power: float) -> np.ndarray:
+    """Class weight (inverse frequency) times source weight, per training row."""
+    from classifier.dataset import source_weights
+
+    cw = class_weights(labels).numpy()[labels]
+    sw = np.asarray(source_weights(rows, source_power), dtype=np.float32) if source_power else 1.0
+    return (cw * sw).astype(np.float32)
+
+
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -123,17 +132,27 @@ def train(
         seed_everything(cfg.seed)
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
         student.freeze_embeddings(model)
+        frozen = student.frozen_count(model, cfg.frozen_layers)
+        if frozen:
+            student.freeze_lower(model, frozen)
 
         bags = chunker.leading([r["text"] for r in splits["train"]], max(1, cfg.train_windows))
         lengths = [max(len(w) for w in bag) * len(bag) for bag in bags]
+        weights = sample_weights(splits["train"], y_train, cfg.source_power)
+        t_cache = time.time()
+        # frozen lower layers: their output for every training window, computed once (fp16) instead of per epoch
+        flat_windows = [w for bag in bags for w in bag]
+        states = student.lower_states(model, flat_windows, frozen, chunker.pad_id) if frozen else None
+        offsets = np.cumsum([0] + [len(b) for b in bags])
+        cache_seconds = time.time() - t_cache
         head_params = list(model.head.parameters())
         body_params = [
             p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")
         ]
-        optim = torch.optim.AdamW(
-            [{"params": body_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
-            weight_decay=cfg.weight_decay,
-        )
+        groups = [{"params": head_params, "lr": cfg.head_lr}]
+        if body_params:
+            groups.insert(0, {"params": body_params, "lr": cfg.lr})
+        optim = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
         steps_per_epoch = (len(bags) + cfg.batch_size - 1) // cfg.batch_size
         total = steps_per_epoch * cfg.epochs
         if cfg.max_steps:
@@ -142,11 +161,13 @@ def train(
         sched = torch.optim.lr_scheduler.LambdaLR(
             optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
         )
-        loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(y_train))
+        loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
         rng = np.random.default_rng(cfg.seed)
         step = 0
         losses: list[float] = []
         t_train = time.time()
+        from classifier.runner import pad
+
         with _progress(progress) as bar:
             task = bar.add_task("training", total=total, info="")
             model.train()
@@ -154,18 +175,22 @@ def train(
                 for batch in bucketed_batches(lengths, cfg.batch_size, rng):
                     if step >= total:
                         break
-                    from classifier.runner import pad
-
-                    flat = [w for i in batch for w in bags[i]]
                     owner = torch.tensor([j for j, i in enumerate(batch) for _ in bags[i]])
-                    ids, mask = pad(flat, chunker.pad_id)
-                    logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
+                    if states is not None:
+                        logits = student.upper_logits(
+                            model, [states[k] for i in batch for k in range(offsets[i], offsets[i + 1])], frozen
+                        )
+                    else:
+                        ids, mask = pad([w for i in batch for w in bags[i]], chunker.pad_id)
+                        logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
                     margin = logits[:, 1] - logits[:, 0]
                     doc = torch.full((len(batch),), -1e4).scatter_reduce(0, owner, margin, "amax")
                     # softmax is shift-invariant: CE on (0, max margin) == CE on the logits when a bag is 1 window
-                    loss = loss_fn(
+                    per_row = loss_fn(
                         torch.stack([torch.zeros_like(doc), doc], 1), torch.from_numpy(y_train[batch])
                     )
+                    w = torch.from_numpy(weights[batch])
+                    loss = (per_row * w).sum() / w.sum()
                     optim.zero_grad()
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -241,6 +266,8 @@ def train(
                 "steps": step,
                 "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
                 "train_seconds": round(train_seconds, 1),
+                "cache_seconds": round(cache_seconds, 1),
+                "frozen_layers": frozen,
                 "total_seconds": round(time.time() - t_start, 1),
             }
         )
