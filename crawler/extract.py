@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import lxml.html
@@ -123,8 +123,9 @@ _DATE = re.compile(
 )
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """Posted time from an epoch number, ISO string or a Chinese date; naive times are Beijing time."""
+def parse_datetime(value: Any, zone: tzinfo = CHINA_TZ) -> datetime | None:
+    """Posted time from an epoch number, ISO string or a Chinese date, in UTC; a time without a zone of its own is
+    read in ``zone`` (the source's ``timezone``, Beijing time by default)."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -135,10 +136,10 @@ def parse_datetime(value: Any) -> datetime | None:
             return None
     text = str(value).strip()
     if text.isdigit():
-        return parse_datetime(int(text))
+        return parse_datetime(int(text), zone)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_TZ)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
     except ValueError:
         pass
     match = _DATE.search(text)
@@ -146,8 +147,8 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
     y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
     try:
-        return datetime(y, mo, d, h, mi, s, tzinfo=CHINA_TZ)
-    except ValueError:
+        return datetime(y, mo, d, h, mi, s, tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from parsel import Selector
 from scrapy.crawler import Crawler
@@ -21,6 +23,8 @@ from crawler.storage import BatchSaver
 from crawler.urls import canonical_url
 from crawler.validation import binary_reason, size_reason
 from store.documents import DocumentIn
+from store.sources import HtmlFields, HtmlProfile, JsonApiProfile, SourceProfile
+from worker.dispatch import send
 
 log = logging.getLogger(__name__)
 FIELD_NAMES = ("title", "publisher", "contact", "posted_at", "region", "price", "category")
@@ -37,8 +41,8 @@ class _Stage:
         return cls(crawler)
 
     @property
-    def profile(self) -> dict[str, Any]:
-        return getattr(self.crawler.spider, "profile", {}) or {}
+    def profile(self) -> SourceProfile:
+        return self.crawler.spider.profile  # type: ignore[union-attr]
 
 
 class ValidationPipeline(_Stage):
@@ -62,9 +66,7 @@ class EncodingPipeline(_Stage):
         if item.role != "html":
             return item
         try:
-            item.html, item.encoding = decode_body(
-                item.body, item.declared_encoding, self.profile.get("encoding")
-            )
+            item.html, item.encoding = decode_body(item.body, item.declared_encoding, self.profile.encoding)
         except DecodeError as exc:
             raise Rejected("decode_error", str(exc)) from exc
         if item.declared_encoding and item.encoding:
@@ -93,31 +95,36 @@ class ExtractionPipeline(_Stage):
 
     def _from_html(self, item: Page) -> None:
         sel = Selector(text=item.html or "", base_url=item.url)
-        spec = self.profile.get("fields") or {}
-        item.text, fallback = main_text(sel, spec.get("body"))
+        spec = self.profile.fields if isinstance(self.profile, HtmlProfile) else HtmlFields()
+        item.text, fallback = main_text(sel, spec.body)
         if fallback:
             self.stats.inc_value("adscreen/body_fallback")
-        values = {name: select_text(sel, spec.get(name)) for name in FIELD_NAMES}
+        values = {name: select_text(sel, getattr(spec, name)) for name in FIELD_NAMES}
         if not values["title"]:
             values["title"] = select_text(sel, "title::text")
         self._assign(item, values)
 
     def _from_record(self, item: Page) -> None:
-        spec = (self.profile.get("api") or {}).get("fields") or {}
+        assert isinstance(self.profile, JsonApiProfile)
+        spec = self.profile.api.fields
         record = item.record or {}
-        item.text = text_from_markup(dotted(record, spec.get("body")))
-        raw_posted = dotted(record, spec.get("posted_at"))
+        item.text = text_from_markup(dotted(record, spec.body))
+        raw_posted = dotted(record, spec.posted_at)
         values: dict[str, Any] = {
-            name: text_from_markup(dotted(record, spec.get(name))) or None for name in FIELD_NAMES
+            name: text_from_markup(dotted(record, getattr(spec, name))) or None for name in FIELD_NAMES
         }
         values["posted_at"] = raw_posted
         self._assign(item, values)
 
-    @staticmethod
-    def _assign(item: Page, values: dict[str, Any]) -> None:
+    def _assign(self, item: Page, values: dict[str, Any]) -> None:
         item.title = values.pop("title")
-        item.posted_at = parse_datetime(values.pop("posted_at"))
+        item.posted_at = parse_datetime(values.pop("posted_at"), self.zone)
         item.fields = {k: (str(v)[:2000] if v is not None else None) for k, v in values.items()}
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The source's time zone: posted times without a zone of their own are read in it."""
+        return ZoneInfo(self.profile.timezone)
 
 
 class DedupPipeline(_Stage):
@@ -144,12 +151,12 @@ class DedupPipeline(_Stage):
 
 class StoragePipeline(_Stage):
     """Save through ``store.documents.save_document`` with the raw body as evidence, batched off the crawl loop
-    (``ADSCREEN_STORE_BATCH`` documents per transaction at most)."""
+    (``ADSCREEN_STORE_BATCH`` — the ``store_batch`` setting — documents per transaction at most)."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.saver = BatchSaver(
-            self.settings.get("ADSCREEN_DATABASE_URL"), self.settings.getint("ADSCREEN_STORE_BATCH", 50)
+            self.settings.get("ADSCREEN_DATABASE_URL"), self.settings.getint("ADSCREEN_STORE_BATCH")
         )
 
     async def process_item(self, item: Page) -> Page:
@@ -162,7 +169,7 @@ class StoragePipeline(_Stage):
             publisher=item.fields.get("publisher"),
             contact=item.fields.get("contact"),
             region=item.fields.get("region"),
-            platform=self.profile.get("platform"),
+            platform=self.profile.platform,
             category=item.fields.get("category"),
             price=item.fields.get("price"),
             posted_at=item.posted_at,
@@ -178,13 +185,18 @@ class StoragePipeline(_Stage):
 
 
 class ScoringEnqueuePipeline(_Stage):
-    """Send new and updated document ids to ``adscreen.score_batch`` in batches (no-op without a broker)."""
+    """Send new and updated document ids to ``adscreen.score_batch`` in batches.
+
+    Without a broker (``ADSCREEN_EMBEDDED``) nothing is sent: the ids are returned in the crawl's stats
+    (``score_deferred_ids``) and the caller scores them in its own process, so this one never loads models.
+    """
 
     task_name = "adscreen.score_batch"
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.batch_size = crawler.settings.getint("ADSCREEN_SCORE_BATCH_SIZE", 32)
+        self.embedded = crawler.settings.getbool("ADSCREEN_EMBEDDED")
         self.pending: list[int] = []
 
     def process_item(self, item: Page) -> Page:
@@ -201,17 +213,10 @@ class ScoringEnqueuePipeline(_Stage):
         if not self.pending:
             return
         ids, self.pending = self.pending, []
-        from adscreen.settings import get_settings
-
-        if get_settings().embedded:
-            # no queue: scoring runs after the crawl in the demo's own pass, so this process never loads models
+        if self.embedded:
             self.stats.inc_value("adscreen/score_deferred", len(ids))
-            return
-        try:
-            from worker.dispatch import send
-        except ImportError:
-            log.warning("worker.dispatch not available; %d documents left for the sweeper", len(ids))
-            self.stats.inc_value("adscreen/score_not_enqueued", len(ids))
+            self.stats.set_value("adscreen/score_deferred_ids", [
+                *(self.stats.get_value("adscreen/score_deferred_ids") or []), *ids])  # fmt: skip
             return
         try:
             sent = send(self.task_name, ids)

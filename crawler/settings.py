@@ -1,11 +1,12 @@
-"""Scrapy settings for one crawl, built from the application settings and the source profile."""
+"""Scrapy settings for one crawl, built from the application settings (passed in) and the source profile."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from adscreen.settings import Settings, get_settings
+from adscreen.settings import Settings
 from crawler.ssrf import profile_hosts
+from store.sources import SourceProfile
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidationPipeline": 100,
@@ -25,25 +26,25 @@ EXTENSIONS = {"crawler.rejections.RejectionRecorder": 0, "crawler.distributed.Fr
 
 
 def build_settings(
-    database_url: str,
+    app: Settings,
+    profile: SourceProfile,
     *,
-    profile: dict[str, Any] | None = None,
-    app: Settings | None = None,
     crawl_id: str = "",
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    app = app or get_settings()
-    profile = profile or {}
-    per_domain = int(profile.get("concurrency_per_domain", 4))
+    """The Scrapy settings of one crawl: the one place where application settings and the profile become the
+    values the spiders, pipelines and middlewares read (``ADSCREEN_*`` Scrapy settings); nothing below reads the
+    environment or ``adscreen.settings`` itself."""
+    per_domain = profile.concurrency_per_domain
     settings: dict[str, Any] = {
         "BOT_NAME": "adscreen",
         "USER_AGENT": app.user_agent,
         "ROBOTSTXT_OBEY": True,
         "AUTOTHROTTLE_ENABLED": True,
-        "AUTOTHROTTLE_START_DELAY": float(profile.get("download_delay", 0.25)),
+        "AUTOTHROTTLE_START_DELAY": profile.download_delay if profile.download_delay is not None else 0.25,
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(per_domain),
-        "DOWNLOAD_DELAY": float(profile.get("download_delay", 0.0)),
+        "DOWNLOAD_DELAY": profile.download_delay or 0.0,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
         "DOWNLOAD_TIMEOUT": 30,
@@ -58,19 +59,17 @@ def build_settings(
         "DOWNLOADER_MIDDLEWARES": dict(DOWNLOADER_MIDDLEWARES),
         "SPIDER_MIDDLEWARES": dict(SPIDER_MIDDLEWARES),
         "EXTENSIONS": dict(EXTENSIONS),
-        "ADSCREEN_DATABASE_URL": database_url,
+        "ADSCREEN_DATABASE_URL": app.database_url,
         # connection-time SSRF check (DNS rebinding): see crawler.ssrf.GuardedHostnameResolver
         "TWISTED_DNS_RESOLVER": "crawler.ssrf.GuardedHostnameResolver",
-        "ADSCREEN_ALLOW_PRIVATE": bool(profile.get("allow_private", False)),
-        "ADSCREEN_PRIVATE_HOSTS": sorted(
-            profile_hosts(
-                [*(profile.get("start_urls") or []), (profile.get("api") or {}).get("url") or ""],
-                profile.get("allowed_hosts") or [],
-            )
-        ),
+        "ADSCREEN_ALLOW_PRIVATE": profile.allow_private,
+        "ADSCREEN_PRIVATE_HOSTS": sorted(profile_hosts(profile.hosts, profile.allowed_hosts)),
         "ADSCREEN_MAX_BODY_BYTES": app.max_body_bytes,
         "ADSCREEN_MAX_TEXT_CHARS": app.max_text_chars,
         "ADSCREEN_SCORE_BATCH_SIZE": app.score_batch_size,
+        "ADSCREEN_STORE_BATCH": app.store_batch,
+        # no broker: the caller scores what was stored (the crawl returns the ids), so this process loads no models
+        "ADSCREEN_EMBEDDED": app.embedded,
     }
     if app.scrapy_redis_url:
         settings.update(redis_settings(app.scrapy_redis_url, crawl_id))

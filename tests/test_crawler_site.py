@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -139,6 +140,14 @@ def test_decompression_bomb_is_too_large_and_a_timeout_is_timeout(pg_url: str, s
     assert refused[f"{base}/ad/bomb"][0] == "too_large" and "decompression" in refused[f"{base}/ad/bomb"][1]
     assert refused[f"{base}/ad/slow"][0] == "timeout"
     assert stats["rejections"] == {"timeout": 1, "too_large": 1} and stats["documents_new"] == 1
+
+
+def test_posted_times_are_read_in_the_profiles_time_zone(pg_url: str, site: tuple[Site, str]) -> None:
+    _, base = site
+    profile = html_profile(base, name="ny", timezone="America/New_York", max_pages=1)
+    crawl_source("ny", pg_url, profile=profile)
+    ad = _documents(pg_url)[canonical_url(base + "/ad/1")]  # 发布时间：2024年5月2日 10:31, New York time (EDT)
+    assert ad.posted_at == datetime(2024, 5, 2, 14, 31, tzinfo=UTC) and ad.posted_at.utcoffset() is not None
 
 
 def test_json_api_records_become_documents(pg_url: str, site: tuple[Site, str]) -> None:

@@ -12,6 +12,7 @@ from scrapy.http import Response
 
 from crawler.extract import dotted
 from crawler.spiders.base import ProfileSpider
+from store.sources import ApiSpec, JsonApiProfile
 
 
 class _FormatDict(dict):
@@ -20,25 +21,27 @@ class _FormatDict(dict):
 
 
 class JsonApiSpider(ProfileSpider):
+    profile: JsonApiProfile
+
     @property
-    def api(self) -> dict[str, Any]:
-        return self.profile.get("api") or {}
+    def api(self) -> ApiSpec:
+        return self.profile.api
 
     async def start(self) -> AsyncIterator[Any]:
-        first = int(self.api.get("first_page", 1))
+        first = self.api.first_page
         url = self.page_url(first)
         if self.may_schedule_listing(url):
-            yield self.api_request(first)
+            yield self.api_request(first, start=True)
 
     def page_url(self, page: int) -> str:
-        return str(self.api["url"]).format(page=page)
+        return self.api.url.replace("{page}", str(page))
 
-    def api_request(self, page: int) -> Request:
+    def api_request(self, page: int, start: bool = False) -> Request:
         return Request(
             self.page_url(page),
             callback=self.parse_api,
             errback=self.on_error,
-            meta={"adscreen_role": "api", "adscreen_page": page},
+            meta={"adscreen_role": "api", "adscreen_page": page, "adscreen_start": start},
             headers={"Accept": "application/json"},
         )
 
@@ -52,7 +55,7 @@ class JsonApiSpider(ProfileSpider):
         except ValueError as exc:
             self.reject(response.url, "bad_json", str(exc), http_status=response.status, raw=response.body)
             return
-        records = dotted(data, self.api.get("items_path")) if self.api.get("items_path") else data
+        records = dotted(data, self.api.items_path) if self.api.items_path else data
         if not isinstance(records, list):
             self.reject(response.url, "bad_json", "items_path is not a list", http_status=response.status,
                         raw=response.body)  # fmt: skip
@@ -61,7 +64,7 @@ class JsonApiSpider(ProfileSpider):
             item = self.record_item(response, record, index)
             if item is not None:
                 yield item
-        has_more_path = self.api.get("has_more_path")
+        has_more_path = self.api.has_more_path
         more = bool(dotted(data, has_more_path)) if has_more_path else bool(records)
         if more:
             number = int(response.meta["adscreen_page"]) + 1
@@ -81,12 +84,12 @@ class JsonApiSpider(ProfileSpider):
     def _record_item(self, response: Response, record: Any) -> Any:
         if not isinstance(record, dict):
             raise BadRecord(f"record is {type(record).__name__}, not an object")
-        url = dotted(record, self.api.get("detail_url_field")) if self.api.get("detail_url_field") else None
+        url = dotted(record, self.api.detail_url_field) if self.api.detail_url_field else None
         if url is not None and not isinstance(url, str):
-            raise BadRecord(f"{self.api.get('detail_url_field')} is {type(url).__name__}, not a URL string")
-        if not url and self.api.get("url_template"):
+            raise BadRecord(f"{self.api.detail_url_field} is {type(url).__name__}, not a URL string")
+        if not url and self.api.url_template:
             try:
-                url = str(self.api["url_template"]).format_map(_FormatDict(record))
+                url = self.api.url_template.format_map(_FormatDict(record))
             except (KeyError, IndexError, ValueError, AttributeError) as exc:
                 raise BadRecord(f"url_template needs {exc}") from exc
         if not url:

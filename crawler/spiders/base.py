@@ -12,20 +12,26 @@ from crawler.encoding import DecodeError, decode_body, header_charset
 from crawler.items import Page, headers_dict
 from crawler.rejections import classify_failure
 from crawler.validation import binary_reason, size_reason
+from store.sources import SourceProfile, parse_profile
 
 
 class ProfileSpider(scrapy.Spider):
     name = "adscreen"
 
     def __init__(
-        self, profile: dict[str, Any], source_id: int | None = None, crawl_id: str = "", **kwargs: Any
+        self,
+        profile: SourceProfile | dict[str, Any],
+        source_id: int | None = None,
+        crawl_id: str = "",
+        **kwargs: Any,
     ) -> None:
+        model = parse_profile(profile)  # a checked profile: attributes, not guessed dictionary keys
         # the per-source name keys the shared Redis frontier in distributed mode
-        super().__init__(name=f"adscreen-{profile['name']}", **kwargs)
-        self.profile = profile
+        super().__init__(name=f"adscreen-{model.name}", **kwargs)
+        self.profile: SourceProfile = model
         self.source_id = source_id
         self.crawl_id = crawl_id
-        self.max_pages = int(profile.get("max_pages", 200))
+        self.max_pages = model.max_pages
         self.listing_scheduled = 0
 
     # --- recording -------------------------------------------------------------------------------------
@@ -43,10 +49,15 @@ class ProfileSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         """Errback of every request: network errors, HTTP errors, robots, SSRF and size refusals."""
         reason, detail, status, raw = classify_failure(failure)
-        url = failure.request.url
+        request = failure.request
+        url = request.url
         if reason == "redirect_loop":  # under the URL that was linked, as the dropped-request records are
-            url = str((failure.request.meta.get("redirect_urls") or [url])[0])
+            url = str((request.meta.get("redirect_urls") or [url])[0])
         self.reject(url, reason, detail, http_status=status, raw=raw)
+        if reason == "ssrf_blocked" and request.meta.get("adscreen_start"):
+            # a start URL the guard refuses is the operator's to fix: the CLI says so and exits 2
+            refused = self.crawler.stats.get_value("adscreen/start_refused") or []
+            self.crawler.stats.set_value("adscreen/start_refused", [*refused, {"url": url, "detail": detail}])
 
     def count_page(self) -> None:
         self.crawler.stats.inc_value("adscreen/pages")
@@ -76,7 +87,7 @@ class ProfileSpider(scrapy.Spider):
             self.reject(response.url, "binary", reason, http_status=response.status, raw=body)
             return None
         try:
-            text, codec = decode_body(body, header_charset(content_type), self.profile.get("encoding"))
+            text, codec = decode_body(body, header_charset(content_type), self.profile.encoding)
         except DecodeError as exc:
             self.reject(response.url, "decode_error", str(exc), http_status=response.status, raw=body)
             return None

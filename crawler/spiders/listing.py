@@ -10,26 +10,28 @@ from scrapy.http import Response
 
 from crawler.extract import select_links
 from crawler.spiders.base import ProfileSpider
+from store.sources import HtmlProfile
 
 
 class ListingSpider(ProfileSpider):
-    async def start(self) -> AsyncIterator[Any]:
-        for url in self.profile.get("start_urls") or []:
-            if self.may_schedule_listing(url):
-                yield self.listing_request(url)
+    profile: HtmlProfile
 
-    def listing_request(self, url: str) -> Request:
-        return Request(
-            url, callback=self.parse_listing, errback=self.on_error, meta={"adscreen_role": "list"}
-        )
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.profile.start_urls:
+            if self.may_schedule_listing(url):
+                yield self.listing_request(url, start=True)
+
+    def listing_request(self, url: str, start: bool = False) -> Request:
+        meta = {"adscreen_role": "list", "adscreen_start": start}
+        return Request(url, callback=self.parse_listing, errback=self.on_error, meta=meta)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         self.count_page()
         page = self.readable(response)
         if page is None:
             return
-        spec = self.profile.get("list") or {}
-        links = select_links(page.selector, spec.get("detail_link"))
+        spec = self.profile.list_
+        links = select_links(page.selector, spec.detail_link)
         if not links:
             self.crawler.stats.inc_value("adscreen/listing_without_links")
         for href in links:
@@ -39,7 +41,7 @@ class ListingSpider(ProfileSpider):
                 errback=self.on_error,
                 meta={"adscreen_role": "detail", "handle_httpstatus_list": [304]},
             )
-        for href in select_links(page.selector, spec.get("next_page"))[:1]:
+        for href in select_links(page.selector, spec.next_page)[:1]:
             url = page.urljoin(href)
             if self.may_schedule_listing(url):
                 yield self.listing_request(url)
