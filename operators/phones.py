@@ -14,7 +14,6 @@ from functools import lru_cache
 
 import phonenumbers
 
-SEPARATORS = " \t-.()_~/"
 MASKS = "*xX?"
 # a run of digits and mask characters, with at most two separators between two of them
 _RUN = re.compile(r"(?:\+|00)?[0-9*xX?](?:[ \t\-.()_~]{0,2}[0-9*xX?]){6,}")

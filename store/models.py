@@ -326,3 +326,131 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- operators (operators/, store/identifiers.py, store/operators.py) -----------------------------------------
+
+
+class DocumentIdentifier(Base):
+    """A phone, WeChat ID, company name … read from one field of one captured version, with its exact span."""
+
+    __tablename__ = "identifiers"
+    __table_args__ = (Index("ix_identifiers_kind_value", "kind", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(20))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[str] = mapped_column(Text)
+
+
+class IdentifierKey(Base):
+    """How widely one identifier is used: the degree cap reads this instead of counting the identifiers table."""
+
+    __tablename__ = "identifier_keys"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identifier_keys_kind_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(255))
+    doc_count: Mapped[int] = mapped_column(Integer, default=0)
+    # distinct publishers seen with it, kept up to the cap (a hub shows many)
+    publishers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    hub: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class IdentifierStop(Base):
+    """An identifier that links nothing: everywhere, or only on one source's documents (its own hotline)."""
+
+    __tablename__ = "identifier_stops"
+    __table_args__ = (Index("ix_identifier_stops_kind_value", "kind", "value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(255))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Operator(Base):
+    """The operator behind a group of documents linked by shared identifiers, with its risk index and components."""
+
+    __tablename__ = "operators"
+    __table_args__ = (Index("ix_operators_status_risk", "status", "risk_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | merged | dissolved
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    name: Mapped[str] = mapped_column(Text, default="")
+    document_count: Mapped[int] = mapped_column(Integer, default=0)
+    risk_index: Mapped[float] = mapped_column(Float, default=0.0)
+    risk_level: Mapped[str] = mapped_column(String(10), default="正常监测")
+    risk_components: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    formula_version: Mapped[str] = mapped_column(String(20), default="")
+    risk_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class OperatorMember(Base):
+    """Which operator a document belongs to, and the version whose identifiers put it there."""
+
+    __tablename__ = "operator_members"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OperatorEvent(Base):
+    """A merge or split of operators, by the linker or by an inspector (who is also in the audit log)."""
+
+    __tablename__ = "operator_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # merge | split | dissolve
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)  # the one kept
+    other_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))  # merged in, or split off
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OperatorConstraint(Base):
+    """An inspector's must-link (merge) or cannot-link (split); applied on every linking run, rebuilds included."""
+
+    __tablename__ = "operator_constraints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # must_link | cannot_link
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OperatorConstraintMember(Base):
+    __tablename__ = "operator_constraint_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    constraint_id: Mapped[int] = mapped_column(ForeignKey("operator_constraints.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    side: Mapped[str] = mapped_column(String(1), default="a")  # a | b (cannot_link keeps a and b apart)
+
+
+class OperatorWarning(Base):
+    """An early warning: an operator entered 高风险, or spiked; delivered to the optional webhook."""
+
+    __tablename__ = "operator_warnings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # high_risk | spike
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    risk_index: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    webhook_status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
