@@ -16,6 +16,7 @@ from store.models import FlagStatus
 from store.queue import QueueFilter
 
 MAX_ID = 2**31 - 1  # INTEGER columns
+EARLIEST, LATEST = datetime(1900, 1, 1), datetime(9998, 12, 31)
 # what PostgreSQL text and UTF-8 cannot hold: NUL and lone surrogates (JSON "\ud800" decodes to one)
 UNUSABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -70,8 +71,11 @@ def parse_queue_filter(params: Mapping[str, str]) -> tuple[QueueFilter, dict[str
         clean["source_id"] = str(source_id)
     for name in ("since", "until"):  # calendar days in Beijing, as the queue shows its times
         try:
-            setattr(f, name, datetime.strptime(params.get(name, ""), "%Y-%m-%d").replace(tzinfo=BEIJING))
-            clean[name] = params[name]
+            day = datetime.strptime(params.get(name, ""), "%Y-%m-%d")
         except ValueError:
-            pass
+            continue
+        # clamped: 0001-01-01 in Beijing is before the first instant a datetime can hold in UTC
+        day = min(max(day, EARLIEST), LATEST)
+        setattr(f, name, day.replace(tzinfo=BEIJING))
+        clean[name] = params[name]
     return f, clean
