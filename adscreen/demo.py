@@ -181,13 +181,10 @@ def _serve(settings: Any, console: Console, port: int) -> None:
     import uvicorn
 
     from review.app import create_app
-    from review.users import create_user
+    from review.users import ensure_user
 
     with session_scope(settings.database_url) as session:
-        try:
-            create_user(session, DEMO_USER[0], DEMO_USER[1], "admin")
-        except Exception:  # noqa: BLE001 - the demo user exists from an earlier run
-            session.rollback()
+        ensure_user(session, DEMO_USER[0], DEMO_USER[1], "admin")  # kept from an earlier run when it exists
     console.print(
         Panel.fit(
             f"review app: http://127.0.0.1:{port}/   login: {DEMO_USER[0]} / {DEMO_USER[1]}  (Ctrl-C to stop)",
