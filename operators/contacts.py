@@ -102,7 +102,7 @@ def find_web(folded: str) -> Iterator[tuple[str, str, int, int]]:
         start, end = m.start("url"), m.end("url")
         text = m.group("url").rstrip(".,;:!?)'")
         end = start + len(text)
-        if explicit or m.group("path"):
-            path = (m.group("path") or "").rstrip(".,;:!?)'")
-            yield "url", host.lower() + (path if path not in ("", "/") else ""), start, end
+        path = (m.group("path") or "").rstrip(".,;:!?)'")
+        if path not in ("", "/"):  # a bare host is its domain; a page on it is a URL as well
+            yield "url", host.lower() + path, start, end
         yield "domain", domain, m.start("host"), m.end("host")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import load_only
 from scoring.engine import Scorer
 from store.db import session_scope
 from store.models import Document, DocumentVersion
+from store.operators import link_documents
 from store.verdicts import VerdictIn, save_verdicts
 
 
@@ -74,6 +75,8 @@ def score_document_ids(
                 for doc, v in zip(docs, verdicts, strict=True)
             ],
         )
+        # operators (issue 13): link the batch into operators, incrementally, in this same transaction
+        link_documents(session, [d.document_id for d in docs])
         result.scored = len(saved)
         result.created = sum(created for _, created in saved)
         result.flagged = sum(v.flag for v in verdicts)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from operators.contacts import registered_domain
 from operators.extract import Identifier, extract
 from operators.link import LinkConfig
 from store.models import (
@@ -343,8 +344,17 @@ def usable(
 ) -> list[Key]:
     """The keys that may link this document: positive weight, not a hub, not stopped for its source."""
     stopped = per_source.get(source_id, set()) if source_id is not None else set()
-    return [
-        k
-        for k in keys
-        if config.weight(k[0]) > 0 and k not in hubs and k not in everywhere and k not in config.stop and k not in stopped
-    ]
+
+    def blocked(key: Key) -> bool:
+        return key in hubs or key in everywhere or key in config.stop or key in stopped
+
+    out = []
+    for k in keys:
+        if config.weight(k[0]) <= 0 or blocked(k):
+            continue
+        if k[0] == "url":  # a page of a stopped or hub site is stopped with it
+            domain = registered_domain(k[1].split("/", 1)[0])
+            if domain and blocked(("domain", domain)):
+                continue
+        out.append(k)
+    return out
