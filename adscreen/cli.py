@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from adscreen.settings import get_settings
 from classifier import cli as clf_cli
@@ -31,9 +36,17 @@ app.add_typer(queue_app, name="queue")
 console = Console()
 
 
+_STATE = {"debug": False}
+
+
 @app.callback()
-def main() -> None:
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an expected error instead of its one line")
+    ] = False,
+) -> None:
     """adscreen: screening of ads and listings for illegal-fundraising promotions."""
+    _STATE["debug"] = debug
     settings = get_settings()
     keywords_cli.configure(settings.lexicon_dir)
     clf_cli.configure(settings.model_dir)
@@ -48,45 +61,325 @@ def db_upgrade() -> None:
     console.print(f"schema up to date: {_redact(get_settings().database_url)}")
 
 
-@sources_app.command("add")
-def sources_add(profile: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Register a source from its profile file (re-adding replaces the profile)."""
-    from store.db import session_scope
-    from store.sources import ProfileError, load_profile, upsert_source
+# --- sources ------------------------------------------------------------------------------------------------------
+# Expected errors of these commands are one line on stderr saying what to do, exit status 2 (`--debug`: traceback).
+
+
+class CliError(Exception):
+    """An expected error of a command: its message is the one line shown, with the fix."""
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+
+    from crawler.run import CrawlRefused
+    from store.sources import ProfileError, SourceInUse
 
     try:
-        data = load_profile(profile)
-    except ProfileError as exc:
-        console.print(f"[red]invalid profile {profile}: {exc}[/red]")
+        yield
+    except (CliError, CrawlRefused, ProfileError, SourceInUse) as exc:
+        if _STATE["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    with session_scope(get_settings().database_url) as session:
-        source = upsert_source(session, data, actor=_actor())
-        console.print(
-            f"source [bold]{source.name}[/bold] ({source.kind}) saved, every {source.interval_seconds}s"
+    except (OperationalError, InterfaceError, ProgrammingError) as exc:
+        if _STATE["debug"]:
+            raise
+        typer.echo(f"error: {_database_problem(exc)}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _database_problem(exc: Exception) -> str:
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    url = _redact(get_settings().database_url)
+    if "no such table" in first or "does not exist" in first:
+        return f"the database {url} has no adscreen schema ({first}): run `adscreen db upgrade`"
+    return f"database {url} unreachable ({first}): start it, or set ADSCREEN_DATABASE_URL"
+
+
+def _check_database() -> None:
+    """One line instead of a traceback when the database is down or was never migrated."""
+    from sqlalchemy import inspect
+
+    from store.db import engine_for
+
+    url = get_settings().database_url
+    with engine_for(url).connect() as conn:
+        if not inspect(conn).has_table("sources"):
+            raise CliError(f"the database {_redact(url)} has no adscreen schema: run `adscreen db upgrade`")
+
+
+def _check_broker() -> None:
+    """With a broker configured, the crawl sends its scoring batches there: it has to answer."""
+    from kombu import Connection
+
+    url = get_settings().broker_url
+    if not url:
+        return
+    try:
+        with Connection(url, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
+    except Exception as exc:  # noqa: BLE001 - kombu raises transport-specific errors
+        raise CliError(
+            f"broker {_redact(url)} unreachable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}):"
+            " start it (e.g. Redis), or unset ADSCREEN_BROKER_URL to crawl and score in this process"
+        ) from exc
+
+
+def _load_profile_file(path: Path) -> dict[str, Any]:
+    from store.sources import ProfileError, load_profile
+
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        raise CliError(f"invalid profile {path}: {exc}") from exc
+
+
+def _say(text: str) -> None:
+    """One line as it is: no wrapping at the terminal width (URLs stay whole), no markup or highlighting (a hostile
+    URL is text)."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def _beijing(at: datetime | None) -> str:
+    """A time as every screen shows it: ``YYYY-MM-DD HH:MM 北京时间``."""
+    if at is None:
+        return "-"
+    if at.tzinfo is None:  # stored UTC without a zone (older rows)
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M 北京时间")
+
+
+def _existing_source(session: Any, name: str) -> Any:
+    from store.sources import get_source, list_sources
+
+    source = get_source(session, name)
+    if source is None:
+        known = ", ".join(s.name for s in list_sources(session)[:20]) or "none yet"
+        raise CliError(
+            f"unknown source {name!r} (known: {known}): add its profile first: adscreen sources add PROFILE.yaml"
         )
+    return source
+
+
+@sources_app.command("add")
+def sources_add(profile: Annotated[Path, typer.Argument(dir_okay=False, help="the profile (YAML)")]) -> None:
+    """Register a source from its profile file (re-adding replaces the profile; a disabled source stays disabled)."""
+    from store.db import session_scope
+    from store.sources import upsert_source
+
+    with _one_line_errors():
+        data = _load_profile_file(profile)
+        _check_database()
+        with session_scope(get_settings().database_url) as session:
+            source = upsert_source(session, data, actor=_actor())
+            state = "" if source.enabled else f" — disabled: adscreen sources enable {source.name}"
+            _say(
+                f"source {source.name} ({source.kind}) saved, every {source.interval_seconds}s{state}"
+            )
 
 
 @sources_app.command("list")
 def sources_list() -> None:
+    """The registered sources, their schedule and when they were last crawled."""
     from store.db import session_scope
     from store.sources import list_sources
 
-    table = Table("name", "kind", "interval (s)", "enabled", "last crawled")
-    with session_scope(get_settings().database_url) as session:
-        for s in list_sources(session):
-            table.add_row(
-                s.name, s.kind, str(s.interval_seconds), str(s.enabled), str(s.last_crawled_at or "-")
+    with _one_line_errors():
+        _check_database()
+        table = Table("name", "kind", "interval (s)", "enabled", "last crawled")
+        with session_scope(get_settings().database_url) as session:
+            for s in list_sources(session):
+                table.add_row(s.name, s.kind, str(s.interval_seconds), str(s.enabled), _beijing(s.last_crawled_at))
+        console.print(table, soft_wrap=True)
+
+
+@sources_app.command("test")
+def sources_test(
+    profile: Annotated[Path, typer.Argument(dir_okay=False, help="the profile (YAML) to try")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the trial's result as JSON")] = False,
+) -> None:
+    """Try a profile: fetch one listing page and one detail page (or API record), print the extracted fields.
+
+    Nothing is stored, not even a rejection: the database is not touched. The same fetching as a crawl (robots.txt,
+    SSRF guard, charset detection, extraction), so what this prints is what a crawl would store.
+    """
+    from crawler.run import crawl_source
+
+    with _one_line_errors():
+        data = _load_profile_file(profile)
+        with console.status(f"fetching one listing page of {data['name']} …"):
+            stats = crawl_source(data["name"], settings=get_settings(), profile=data, trial=True)
+        trial = stats.get("trial") or {}
+        if as_json:
+            sys.stdout.write(json.dumps(trial, ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print_trial(trial)
+        if stats["start_refused"]:
+            _refuse_start(stats["start_refused"][0])
+        if not trial.get("items"):
+            raise CliError(
+                f"{profile}: no document extracted — check list.detail_link / api.items_path and the fields "
+                "against the page (rejections above)"
             )
-    console.print(table)
+
+
+def _print_trial(trial: dict[str, Any]) -> None:
+    listing = trial.get("listing")
+    if listing:
+        nxt = listing.get("next_page") or "none found"
+        _say(f"listing page {listing['url']}: {listing['links']} detail links / records, next page: {nxt}")
+    else:
+        _say("no listing page could be read (see the rejections below)")
+    for item in trial.get("items") or []:
+        table = Table("field", "value", title=Text(f"detail {item['url']}"), show_lines=True)
+        for key in ("title", "publisher", "contact", "posted_at", "region", "price", "category", "encoding"):
+            value = item.get(key)
+            if key == "posted_at" and value:
+                value = _beijing(datetime.fromisoformat(value))
+            table.add_row(key, Text("-" if value in (None, "") else str(value)))  # page text is never markup
+        text = item.get("text") or ""
+        table.add_row("text", Text(text[:600] + (f" … ({len(text)} characters)" if len(text) > 600 else "")))
+        console.print(table, soft_wrap=True)
+    for rejection in trial.get("rejections") or []:
+        _say(f"refused {rejection['url']}: {rejection['reason']} {rejection['detail'][:200]}")
+
+
+def _refuse_start(refused: dict[str, str]) -> None:
+    detail = refused["detail"]
+    if "metadata" in detail or "link-local" in detail:
+        fix = "link-local and cloud-metadata addresses are never crawled: correct the URL"
+    elif "not a host the profile names" in detail:
+        fix = "list the host under allowed_hosts in the profile if it is meant to be crawled"
+    else:
+        fix = "if this is a site on your own network that you mean to crawl, set allow_private: true in the profile"
+    raise CliError(f"start URL {refused['url']} refused by the SSRF guard ({detail}): {fix}")
 
 
 @sources_app.command("crawl")
-def sources_crawl(name: str) -> None:
-    """Crawl one source now (in a subprocess), then queue its new documents for scoring."""
-    from crawler.run import crawl_source
+def sources_crawl(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print the crawl's figures as JSON instead")] = False,
+) -> None:
+    """Crawl one source now and print what happened.
 
-    stats = crawl_source(name, get_settings().database_url)
-    console.print_json(json.dumps(stats, ensure_ascii=False, default=str))
+    With a broker, new and changed documents are queued for the scoring workers; without one (the embedded mode)
+    they are scored here, so flags are raised before the command ends.
+    """
+    from crawler.run import crawl_source
+    from store.db import session_scope
+
+    settings = get_settings()
+    with _one_line_errors():
+        _check_database()
+        with session_scope(settings.database_url) as session:
+            source = _existing_source(session, name)
+            if not source.enabled:
+                raise CliError(f"source {name!r} is disabled: enable it first: adscreen sources enable {name}")
+        _check_broker()
+        with console.status(f"crawling {name} …"):
+            stats = crawl_source(name, settings=settings)
+        if settings.embedded:
+            stats["scored"], stats["flagged"] = _score_stored(settings, stats["score_deferred_ids"])
+        if as_json:
+            sys.stdout.write(json.dumps(stats, ensure_ascii=False, default=str, indent=2) + "\n")
+        else:
+            _print_crawl_summary(stats, settings.embedded)
+        if stats["start_refused"]:
+            _refuse_start(stats["start_refused"][0])
+
+
+def _score_stored(settings: Any, ids: list[int]) -> tuple[int, int]:
+    """Embedded mode: score the documents the crawl stored (new and changed), as the workers would."""
+    from scoring.documents import score_document_ids
+    from scoring.engine import build_scorer
+
+    if not ids:
+        return 0, 0
+    scored = flagged = 0
+    with console.status(f"scoring {len(ids)} documents …"):
+        scorer = build_scorer(settings)
+        size = settings.score_batch_size
+        for start in range(0, len(ids), size):
+            result = score_document_ids(settings.database_url, ids[start : start + size], scorer)
+            scored += result.scored
+            flagged += result.flagged
+    return scored, flagged
+
+
+def _print_crawl_summary(stats: dict[str, Any], embedded: bool) -> None:
+    _say(
+        f"crawled {stats['source']}: {stats['pages']} pages, {stats['requests']} requests "
+        f"in {stats['elapsed_seconds']:.1f} s ({stats['finish_reason']})"
+    )
+    _say(
+        f"documents: {stats['documents_new']} new, {stats['documents_updated']} changed, {stats['unchanged']} "
+        f"unchanged ({stats['not_modified']} answered 304), {stats['duplicates']} duplicates within the crawl"
+    )
+    rejections = stats.get("rejections") or {}
+    examples = stats.get("rejection_examples") or {}
+    _say(f"rejections: {stats['rejections_total']}" + ("" if rejections else " (none)"))
+    for reason, count in sorted(rejections.items(), key=lambda kv: (-kv[1], kv[0])):
+        _say(f"  {reason:<18} {count:>5}  e.g. {examples.get(reason, '-')}")
+    if embedded:
+        _say(
+            f"scored {stats.get('scored', 0)} documents in this process: {stats.get('flagged', 0)} flags raised"
+            + (" — see them with: adscreen queue list" if stats.get("flagged") else "")
+        )
+    else:
+        queued = stats["score_enqueued"]
+        _say(f"queued {queued} documents for scoring on the workers (flags appear as they are scored)")
+        if stats["score_not_enqueued"]:
+            _say(
+                f"{stats['score_not_enqueued']} documents could not be queued (broker): the sweeper "
+                "queues them later"
+            )
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    from store.db import session_scope
+    from store.sources import set_enabled
+
+    with _one_line_errors():
+        _check_database()
+        with session_scope(get_settings().database_url) as session:
+            _existing_source(session, name)
+            set_enabled(session, name, enabled, actor=_actor())
+        if enabled:
+            _say(f"source {name} enabled: the schedule crawls it again every interval")
+        else:
+            _say(f"source {name} disabled: the schedule skips it (adscreen sources enable {name} to resume)")
+
+
+@sources_app.command("disable")
+def sources_disable(name: str) -> None:
+    """Stop crawling a source: the schedule skips it and `sources crawl` refuses it; its documents stay."""
+    _set_enabled(name, False)
+
+
+@sources_app.command("enable")
+def sources_enable(name: str) -> None:
+    """Crawl a disabled source again on its schedule."""
+    _set_enabled(name, True)
+
+
+@sources_app.command("remove")
+def sources_remove(name: str) -> None:
+    """Delete a source that never stored anything (one added by mistake).
+
+    A source with documents or recorded rejections is refused: its documents are evidence of cases and point at
+    it, so it stays registered; disable it instead.
+    """
+    from store.db import session_scope
+    from store.sources import remove_source
+
+    with _one_line_errors():
+        _check_database()
+        with session_scope(get_settings().database_url) as session:
+            _existing_source(session, name)
+            remove_source(session, name, actor=_actor())
+        _say(f"source {name} removed")
 
 
 @app.command()

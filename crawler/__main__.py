@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crawl-id", help="frontier id shared by cooperating processes in distributed mode")
     parser.add_argument("--stats-out", help="write the stats as JSON here")
     parser.add_argument("--error-out", help="write the one-line reason of a refusal here")
+    parser.add_argument("--trial", action="store_true", help="one listing and one detail page, nothing stored")
     args = parser.parse_args(argv)
 
     def load(path: str | None) -> dict | None:
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=load(args.profile_json),
             settings_overrides=load(args.settings_json),
             crawl_id=args.crawl_id,
+            trial=args.trial,
         )
     except (CrawlRefused, ProfileError, OperationalError) as exc:
         reason = str(exc)

@@ -227,3 +227,20 @@ class ScoringEnqueuePipeline(_Stage):
         self.stats.inc_value(
             "adscreen/score_enqueued" if sent is not None else "adscreen/score_deferred", len(ids)
         )
+
+
+class TrialPipeline(_Stage):
+    """``adscreen sources test``: the extracted item goes into the stats (``adscreen/trial_items``), not the store."""
+
+    def process_item(self, item: Page) -> Page:
+        listed = self.stats.get_value("adscreen/trial_items") or []
+        entry = {
+            "url": item.url,
+            "title": item.title,
+            "text": item.text,
+            "posted_at": item.posted_at.isoformat() if item.posted_at else None,
+            "encoding": item.encoding,
+            **item.fields,
+        }
+        self.stats.set_value("adscreen/trial_items", [*listed, entry])
+        return item

@@ -57,11 +57,14 @@ class SSRFBlocked(IgnoreRequest):
 
 
 class RejectionRecorder:
-    """Extension (``crawler.adscreen_rejections``) that writes rejections to the store and counts them."""
+    """Extension (``crawler.adscreen_rejections``) that writes rejections to the store and counts them (with the
+    first URL of each reason as an example). In a trial (``ADSCREEN_TRIAL``: ``adscreen sources test``) nothing is
+    written: the rejections are listed in the stats."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.database_url: str | None = crawler.settings.get("ADSCREEN_DATABASE_URL")
+        self.trial = crawler.settings.getbool("ADSCREEN_TRIAL")
         crawler.adscreen_rejections = self  # type: ignore[attr-defined]
         crawler.signals.connect(self.item_dropped, signals.item_dropped)
         crawler.signals.connect(self.item_error, signals.item_error)
@@ -82,9 +85,15 @@ class RejectionRecorder:
     ) -> None:
         stats = self.crawler.stats
         stats.inc_value(f"adscreen/rejections/{reason}")
+        if stats.get_value(f"adscreen/rejection_example/{reason}") is None:
+            stats.set_value(f"adscreen/rejection_example/{reason}", url)
         spider = self.crawler.spider
         source_id = getattr(spider, "source_id", None)
         log.info("rejected %s: %s %s", url, reason, detail[:200])
+        if self.trial:
+            listed = stats.get_value("adscreen/trial_rejections") or []
+            stats.set_value("adscreen/trial_rejections", [*listed, {"url": url, "reason": reason, "detail": detail}])
+            return
         try:
             with session_scope(self.database_url) as session:
                 record_rejection(

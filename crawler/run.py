@@ -45,6 +45,12 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         out[key] = int(raw.get(f"adscreen/{key}", 0))
     out["score_deferred_ids"] = list(raw.get("adscreen/score_deferred_ids") or [])
     out["start_refused"] = list(raw.get("adscreen/start_refused") or [])
+    if raw.get("adscreen/trial_listing") is not None or raw.get("adscreen/trial_items") is not None:
+        out["trial"] = {
+            "listing": raw.get("adscreen/trial_listing"),
+            "items": list(raw.get("adscreen/trial_items") or []),
+            "rejections": list(raw.get("adscreen/trial_rejections") or []),
+        }
     out["requests"] = int(raw.get("downloader/request_count", 0))
     out["finish_reason"] = raw.get("finish_reason")
     out["elapsed_seconds"] = float(raw.get("elapsed_time_seconds", 0.0))
@@ -79,28 +85,40 @@ def crawl_in_process(
     profile: dict[str, Any] | SourceProfile | None = None,
     settings_overrides: dict[str, Any] | None = None,
     crawl_id: str | None = None,
+    trial: bool = False,
 ) -> dict[str, Any]:
-    """Crawl one source in this process (once per process: the reactor cannot restart) and return its stats."""
+    """Crawl one source in this process (once per process: the reactor cannot restart) and return its stats.
+
+    ``trial``: fetch one listing page and one detail page (or API record) of ``profile`` and return what was
+    extracted (``stats["trial"]``), without touching the database at all (``adscreen sources test``).
+    """
     from scrapy.crawler import CrawlerProcess
 
     from crawler.settings import build_settings
     from crawler.spiders import SPIDERS
     from store.db import session_scope
-    from store.sources import mark_crawled
+    from store.sources import mark_crawled, parse_profile
 
-    source_id, model = _resolve_source(name, settings.database_url, profile)
+    if trial:
+        if profile is None:
+            raise CrawlRefused("a trial needs a profile")
+        source_id, model = None, parse_profile(profile)
+        crawl_id = "trial"
+    else:
+        source_id, model = _resolve_source(name, settings.database_url, profile)
     if crawl_id is None:
         interval = max(60, model.interval_seconds)
         crawl_id = f"{int(time.time() // interval)}"
-    scrapy_settings = build_settings(settings, model, crawl_id=crawl_id, overrides=settings_overrides)
+    scrapy_settings = build_settings(settings, model, crawl_id=crawl_id, overrides=settings_overrides, trial=trial)
     process = CrawlerProcess(scrapy_settings)
     crawler = process.create_crawler(SPIDERS[model.kind])
-    process.crawl(crawler, profile=model, source_id=source_id, crawl_id=crawl_id)
+    process.crawl(crawler, profile=model, source_id=source_id, crawl_id=crawl_id, trial=trial)
     process.start()
     stats = summarise(crawler.stats.get_stats() if crawler.stats else {})
-    stats["source"] = name
-    with session_scope(settings.database_url) as session:
-        mark_crawled(session, source_id)
+    stats["source"] = model.name
+    if source_id is not None:
+        with session_scope(settings.database_url) as session:
+            mark_crawled(session, source_id)
     return stats
 
 
@@ -113,13 +131,14 @@ def crawl_source(
     settings_overrides: dict[str, Any] | None = None,
     crawl_id: str | None = None,
     timeout: float | None = None,
+    trial: bool = False,
 ) -> dict[str, Any]:
     """Crawl one source in a fresh ``python -m crawler`` subprocess; returns the stats dict (see ``summarise``).
 
     ``settings`` (the caller's :class:`Settings`) is handed to the subprocess as it is; without it the subprocess,
     like any entry point, reads its configuration from the environment it inherits. ``database_url`` overrides
-    the settings' database. Raises :class:`CrawlRefused` (one line) for an expected refusal, :class:`CrawlError`
-    otherwise.
+    the settings' database; ``trial`` is ``crawl_in_process``'s. Raises :class:`CrawlRefused` (one line) for an
+    expected refusal, :class:`CrawlError` otherwise.
     """
     with tempfile.TemporaryDirectory(prefix="adscreen-crawl-") as tmp:
         args = [sys.executable, "-m", "crawler", name, "--stats-out", str(Path(tmp, "stats.json"))]
@@ -138,6 +157,8 @@ def crawl_source(
             args += ["--settings-json", str(Path(tmp, "settings.json"))]
         if crawl_id is not None:
             args += ["--crawl-id", crawl_id]
+        if trial:
+            args += ["--trial"]
         log_path = Path(tmp, "crawl.log")
         with log_path.open("wb") as log:  # the subprocess inherits this process's environment as it is
             proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)

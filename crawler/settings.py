@@ -16,6 +16,10 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StoragePipeline": 500,
     "crawler.pipelines.ScoringEnqueuePipeline": 600,
 }
+TRIAL_PIPELINES = {
+    **{k: v for k, v in ITEM_PIPELINES.items() if v <= 300},  # validation, encoding, extraction
+    "crawler.pipelines.TrialPipeline": 900,
+}
 DOWNLOADER_MIDDLEWARES = {
     # before RobotsTxtMiddleware (100): a refused host is never contacted, not even for robots.txt
     "crawler.middlewares.SSRFGuardMiddleware": 50,
@@ -31,6 +35,7 @@ def build_settings(
     *,
     crawl_id: str = "",
     overrides: dict[str, Any] | None = None,
+    trial: bool = False,
 ) -> dict[str, Any]:
     """The Scrapy settings of one crawl: the one place where application settings and the profile become the
     values the spiders, pipelines and middlewares read (``ADSCREEN_*`` Scrapy settings); nothing below reads the
@@ -71,7 +76,10 @@ def build_settings(
         # no broker: the caller scores what was stored (the crawl returns the ids), so this process loads no models
         "ADSCREEN_EMBEDDED": app.embedded,
     }
-    if app.scrapy_redis_url:
+    if trial:  # adscreen sources test: the real fetching and extraction, nothing stored
+        settings["ITEM_PIPELINES"] = {**TRIAL_PIPELINES}
+        settings["ADSCREEN_TRIAL"] = True
+    elif app.scrapy_redis_url:
         settings.update(redis_settings(app.scrapy_redis_url, crawl_id))
     settings.update(overrides or {})
     return settings

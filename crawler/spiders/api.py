@@ -60,13 +60,18 @@ class JsonApiSpider(ProfileSpider):
             self.reject(response.url, "bad_json", "items_path is not a list", http_status=response.status,
                         raw=response.body)  # fmt: skip
             return
+        if self.trial:
+            self.crawler.stats.set_value("adscreen/trial_listing", {"url": response.url, "links": len(records),
+                                                                    "next_page": None})  # fmt: skip
         for index, record in enumerate(records):
             item = self.record_item(response, record, index)
             if item is not None:
                 yield item
+                if self.trial:
+                    return
         has_more_path = self.api.has_more_path
         more = bool(dotted(data, has_more_path)) if has_more_path else bool(records)
-        if more:
+        if more and not self.trial:
             number = int(response.meta["adscreen_page"]) + 1
             if self.may_schedule_listing(self.page_url(number)):
                 yield self.api_request(number)

@@ -23,6 +23,7 @@ class ProfileSpider(scrapy.Spider):
         profile: SourceProfile | dict[str, Any],
         source_id: int | None = None,
         crawl_id: str = "",
+        trial: bool = False,
         **kwargs: Any,
     ) -> None:
         model = parse_profile(profile)  # a checked profile: attributes, not guessed dictionary keys
@@ -31,7 +32,8 @@ class ProfileSpider(scrapy.Spider):
         self.profile: SourceProfile = model
         self.source_id = source_id
         self.crawl_id = crawl_id
-        self.max_pages = model.max_pages
+        self.trial = trial  # adscreen sources test: one listing page and one detail page (or record)
+        self.max_pages = 1 if trial else model.max_pages
         self.listing_scheduled = 0
 
     # --- recording -------------------------------------------------------------------------------------

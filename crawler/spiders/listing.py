@@ -17,7 +17,7 @@ class ListingSpider(ProfileSpider):
     profile: HtmlProfile
 
     async def start(self) -> AsyncIterator[Any]:
-        for url in self.profile.start_urls:
+        for url in self.profile.start_urls[:1] if self.trial else self.profile.start_urls:
             if self.may_schedule_listing(url):
                 yield self.listing_request(url, start=True)
 
@@ -34,6 +34,12 @@ class ListingSpider(ProfileSpider):
         links = select_links(page.selector, spec.detail_link)
         if not links:
             self.crawler.stats.inc_value("adscreen/listing_without_links")
+        next_links = select_links(page.selector, spec.next_page)[:1]
+        if self.trial:
+            self.crawler.stats.set_value("adscreen/trial_listing", {
+                "url": response.url, "links": len(links), "next_page": page.urljoin(next_links[0]) if next_links else None,
+            })  # fmt: skip
+            links, next_links = links[:1], []
         for href in links:
             yield Request(
                 page.urljoin(href),
@@ -41,7 +47,7 @@ class ListingSpider(ProfileSpider):
                 errback=self.on_error,
                 meta={"adscreen_role": "detail", "handle_httpstatus_list": [304]},
             )
-        for href in select_links(page.selector, spec.next_page)[:1]:
+        for href in next_links:
             url = page.urljoin(href)
             if self.may_schedule_listing(url):
                 yield self.listing_request(url)
