@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # Mark the review app's session cookie Secure (sent over HTTPS only): set it when inspectors reach the app over
     # HTTPS, as they should outside the demo; off by default so the plain-HTTP demo on loopback can log in.
     cookie_secure: bool = False
+    operator_high_threshold: float = 70.0  # operator risk index (0–100) at or above which an operator is 高风险
+    operator_watch_threshold: float = 40.0  # … and 重点关注 (below it: 正常监测)
+    operator_spike_per_day: int = 5  # new ads of one operator within 24 hours that raise a spike warning
+    warning_webhook_url: str | None = None  # early warnings are POSTed here (HMAC-SHA256 signed); none: not sent
+    warning_webhook_secret: str = ""  # the HMAC key of the warning webhook
 
     @property
     def embedded(self) -> bool:
