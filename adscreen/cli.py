@@ -22,6 +22,7 @@ from rich.text import Text
 from adscreen.settings import get_settings
 from classifier import cli as clf_cli
 from keywords import cli as keywords_cli
+from operators import cli as operators_cli
 from review import cli as review_cli
 
 app = typer.Typer(
@@ -567,6 +568,7 @@ def demo(
 # The libraries' own commands, mounted directly: a broken import in one of them must fail loudly, not make the
 # command vanish.
 app.add_typer(keywords_cli.app, name="keywords", help="The keyword lexicon: match, test, add, remove, …")
+app.add_typer(operators_cli.app, name="operators", help="Operators behind the ads: list, show, rebuild, …")
 app.command("train")(clf_cli.train)
 app.command("evaluate")(clf_cli.evaluate)
 app.command("convert")(clf_cli.convert)
