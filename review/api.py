@@ -100,6 +100,7 @@ def case_out(view: cases.CaseView) -> CaseOut:
     """The case as the API returns it (text is data here, never HTML)."""
     f, d, v = view.flag, view.document, view.verdict
     fields = cases.case_text_fields(f)
+    snap = cases.case_snapshot(f)
     return CaseOut.model_validate(
         {
             "flag_id": f.id,
@@ -121,8 +122,8 @@ def case_out(view: cases.CaseView) -> CaseOut:
                 "platform": d.platform,
                 "source": d.source.name if d.source else None,
                 "posted_at": d.posted_at,
-                "fetched_at": cases.case_snapshot(f).captured_at,
-                "raw_sha256": cases.case_snapshot(f).sha256,
+                "fetched_at": snap.captured_at,
+                "raw_sha256": snap.sha256,
                 "group_id": d.group_id,
             },
             "verdict": {
