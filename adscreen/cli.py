@@ -94,7 +94,7 @@ def _one_line_errors() -> Iterator[None]:
 def _database_problem(exc: Exception) -> str:
     first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     url = _redact(get_settings().database_url)
-    if "no such table" in first or "does not exist" in first:
+    if "no such table" in first or ("relation" in first and "does not exist" in first):
         return f"the database {url} has no adscreen schema ({first}): run `adscreen db upgrade`"
     return f"database {url} unreachable ({first}): start it, or set ADSCREEN_DATABASE_URL"
 
