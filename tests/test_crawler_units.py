@@ -220,3 +220,35 @@ def test_classify_failures() -> None:
         failure.request = request
         assert classify_failure(failure)[0] == reason
     assert classify_failure(Failure(HttpError(response, "bad")))[2] == 503
+
+
+def test_crawler_takes_its_settings_as_arguments() -> None:
+    """Only the subprocess entry point (crawler/__main__.py) may read the application settings; everything else
+    gets them through the Scrapy settings built by crawler.settings.build_settings."""
+    import ast
+    from pathlib import Path
+
+    import crawler
+
+    root = Path(crawler.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.name == "__main__.py":
+            continue
+        names = {n.id for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Name)}
+        assert "get_settings" not in names, path
+
+
+def test_build_settings_carries_the_application_settings() -> None:
+    from adscreen.settings import Settings
+    from crawler.settings import build_settings
+    from store.sources import parse_profile
+
+    app = Settings(database_url="sqlite:///x.db", store_batch=7, broker_url=None, user_agent="ua/1")
+    profile = parse_profile({"name": "s", "kind": "html", "start_urls": ["http://intra.example/l"],
+                             "list": {"detail_link": "a"}, "allow_private": True, "allowed_hosts": ["cdn.intra"]})  # fmt: skip
+    built = build_settings(app, profile)
+    assert built["ADSCREEN_STORE_BATCH"] == 7 and built["ADSCREEN_EMBEDDED"] is True
+    assert built["ADSCREEN_DATABASE_URL"] == "sqlite:///x.db" and built["USER_AGENT"] == "ua/1"
+    assert built["ADSCREEN_ALLOW_PRIVATE"] is True and built["ADSCREEN_PRIVATE_HOSTS"] == ["cdn.intra", "intra.example"]
+    trial = build_settings(app, profile, trial=True)
+    assert "crawler.pipelines.StoragePipeline" not in trial["ITEM_PIPELINES"] and trial["ADSCREEN_TRIAL"]
