@@ -105,6 +105,10 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int) -> None
     score_unscored(settings, console)
     print_summary(settings, console)
     print_agreement(settings, console)
+    # operators (issue 13): the site's stop list, a rebuild with it, linking precision/recall against the key
+    from operators.demo_key import demo_operators
+
+    demo_operators(settings, console)
     if serve:
         _serve(settings, console, port)
 

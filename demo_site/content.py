@@ -79,6 +79,16 @@ def expected_labels() -> dict[str, dict[str, Any]]:
     return out
 
 
+def expected_operators() -> dict[str, str | None]:
+    """The true operator behind each demo document path (None: it stands alone), the linking answer key."""
+    out: dict[str, str | None] = {}
+    for a in ads():
+        out[f"/ad/{a['id']}.html"] = a.get("operator")
+    for x in listings():
+        out[f"/api/item/{x['id']}"] = x.get("operator")
+    return out
+
+
 def _label(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "expected": item["expected"],

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from operators.text import canonical_name, t2s_chars
 
 _NAME_CHARS = r"[\u4e00-\u9fffA-Za-z0-9（）()·]"
-LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|专业合作社|合作社|集团|分公司|公司)"
+LEGAL = r"(?:股份有限公司|有限责任公司|有限公司|专业合作社|合作社|集团)"  # a bare 公司 is too loose (客户资源公司提供)
 BUSINESS = r"(?:投资管理|资产管理|财富管理|金融信息服务|金融服务|投资咨询|投资|财富|资产|金服|金融|理财|控股|科技|商贸|实业|发展)"
 # found by their suffix first (rare), then read backwards over name characters: a forward lazy scan is slow
 _SUFFIX = re.compile(LEGAL + r"|(?:投资管理|资产管理|财富管理|金融信息服务)(?:中心|部)?")
@@ -28,7 +28,8 @@ _BRANDISH = re.compile(r"(?P<name>[\u4e00-\u9fff]{2,6}(?:投资|财富|金服|�
 _LEFTOVER = re.compile(r"^[^（）()]{1,6}[）)]")
 GENERIC_BRANDS = frozenset(
     "数字 数字化 虚拟 固定 不良 个人 家庭 金融 互联网 网络 专业 优质 正规 高端 投资 财富 理财 资产 国有 私人 "
-    "农村商业银行 商业银行 银行 保险 证券 基金 信托 小额贷款 融资担保 担保 平台 公司 企业 集团".split()
+    "农村商业银行 商业银行 银行 保险 证券 基金 信托 小额贷款 融资担保 担保 平台 公司 企业 集团 养老 招聘 转让 "
+    "村里 本村 当地 内部 农村 农民 乡村 社区 村 合作 股份 个人 老年 健康".split()
 )
 _APP = re.compile(
     r"《(?P<a>[^《》\n]{2,16})》\s?(?:APP|App|app|客户端|软件|小程序)"
@@ -38,7 +39,7 @@ _APP = re.compile(
 # words a name never starts with: a left boundary inside a run of Chinese
 _LEAD = re.compile(
     r"^.*(?:欢迎加入|欢迎|加入|认准|推出|选择|联系|来自|隶属|旗下|签约|委托|通过|成立|注册|下载|安装|打开|登录|"
-    r"扫码|搜索|关注|点击|进入|使用|公司|是|为|即|由|在|与|及|向|经|的|了|本|我|该|系|请|到|找|把|将|给)"
+    r"扫码|搜索|关注|点击|进入|使用|招聘|转让|介绍|负责|出售|收购|参与|入股|有|公司|是|为|即|由|在|与|及|向|经|的|了|本|我|该|系|请|到|找|把|将|给)"
 )
 _BAD_START = ("某", "本", "该", "我", "贵", "此", "各", "其")
 REGIONS = (
@@ -49,7 +50,7 @@ REGIONS = (
 _REGION = re.compile("|".join(sorted(REGIONS, key=len, reverse=True)) + r"|[\u4e00-\u9fff]{1,3}[省市县区](?=[\u4e00-\u9fff]{2})")
 _LEAD_REGION = re.compile("(?:" + "|".join(sorted(REGIONS, key=len, reverse=True)) + ")+")
 _LEGAL_TAIL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|分公司|集团|公司)$")
-_BUSINESS_WORDS = re.compile(BUSINESS + r"|专业合作社|合作社|中心|部|服务|管理|咨询|信息|网络|电子商务|供应链|文化|传媒|健康产业|产业")
+_BUSINESS_WORDS = re.compile(BUSINESS + r"|专业合作社|合作社|种植|养殖|农业|农民|专业|林业|生态|果蔬|中心|部|服务|管理|咨询|信息|网络|电子商务|供应链|文化|传媒|健康产业|产业")
 _APP_GENERIC = frozenset(
     "下载 扫码下载 手机 手机银行 官方 本 该 此 微信 支付宝 抖音 快手 淘宝 京东 美团 拼多多 qq 百度 高德 平台 我们的 "
     "注册 安装 登录 一个 钱包 理财 金融 投资 手机必备 手机必备下载 官方下载 客户端 软件 应用 游戏".split()
@@ -104,8 +105,8 @@ def find_companies(text: str) -> Iterator[tuple[str, str, int, int]]:
         if len(name) < 4 or name.startswith(_BAD_START):
             continue
         value = _company_canonical(name)
-        if len(value) < 4 or _BUSINESS_WORDS.fullmatch(_REGION.sub("", value)):
-            continue
+        if len(value) < 4 or _BUSINESS_WORDS.fullmatch(_REGION.sub("", value)) or brand_of(name) is None:
+            continue  # nothing distinctive left (村里合作社, 商丘投资管理有限公司): not a name
         seen.add((start, end))
         last_end = end
         yield "company", value, start, end
