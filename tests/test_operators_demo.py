@@ -60,7 +60,6 @@ def test_linking_the_stored_demo_documents_meets_the_targets(sqlite_url) -> None
             link_documents(s, ids[i : i + 32])
     scores = demo_linking_scores(sqlite_url)
     assert scores["documents"] == len(ads()) + len(listings())
-    print(scores)
     assert scores["precision"] >= 0.95 and scores["recall"] >= 0.90, scores
     with session_scope(sqlite_url) as s:
         ops = list_operators(s, min_documents=2, limit=100)
