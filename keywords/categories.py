@@ -37,11 +37,13 @@ _ALL = [
     Category("fund_scheme", "资金盘"),
     Category("wealth", "理财投资"),
     Category("lure", "诱导手段"),
+    Category("unlicensed", "非持牌机构理财"),
     Category("combo", "组合规则"),
     Category("risk_disclosure", "风险提示", counter=True),
     Category("warning_news", "警示新闻语境", counter=True),
     Category("loan_offer", "贷款广告", counter=True),
     Category("licensed", "持牌机构", counter=True),
+    Category("ad_law", "持牌机构违规承诺（广告法）", counter=True),
     Category("helper", "组合辅助词", hidden=True),
 ]
 

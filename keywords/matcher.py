@@ -20,7 +20,7 @@ from functools import lru_cache
 import ahocorasick
 import numpy as np
 
-from . import combos, rates, rxinfo, segment
+from . import combos, rates, rxinfo, segment, senders
 from .categories import CATEGORIES, COUNTER_CATEGORIES, is_counter, label
 from .lexicon import Lexicon, LexiconError, Term
 from .normalize import FoldTable, Normalized, lut_from, normalize, normalize_term, translate
@@ -123,6 +123,7 @@ class Matcher:
         min_doc_factor: float = 0.2,
         gain: float = 2.05,
         homophones: bool = True,
+        institutions: senders.InstitutionList | None = None,
     ) -> None:
         if oversize not in ("reject", "truncate"):
             raise ValueError("oversize must be 'reject' or 'truncate'")
@@ -140,6 +141,7 @@ class Matcher:
         self._patterns: list[tuple[Term, re.Pattern[str]]] = []
         self._auto = ahocorasick.Automaton()
         self._homophones = homophones
+        self.institutions = institutions if institutions is not None else senders.InstitutionList.bundled()
         self._by_key: dict[str, int] = {}
         self._folded: dict[str, list[int]] = {}
         self._build()
@@ -368,9 +370,35 @@ class Matcher:
             )
             t = Term(x.label, cat, x.weight, kind="pattern", note="built-in rate/amount pattern")
             cands.append(_Cand(x.start, x.end, t, s[x.start : x.end], x.kind, x.weight, x.value))
+        if _SENDER_GATE.search(s) is not None:
+            sender = self._sender(s, any(c.rule == "rate" for c in cands))
+            if sender is not None:
+                cands.append(sender)
         if self._combos and len(cands) >= 2:
             cands.extend(self._apply_combos(cands))
         return cands
+
+    def _sender(self, s: str, rate_present: bool) -> _Cand | None:
+        """The "who sells" rule as one hit on the sender's name (labeling.md; ``keywords/senders.py``)."""
+        ev = self.institutions.analyse(s, rate_present)
+        if ev.rule is None or ev.sender is None:
+            return None
+        snd = ev.sender
+        inst = snd.institution
+        label, cat, w = _SENDER_TERMS[ev.rule]
+        value = {
+            "rule": ev.rule,
+            "rubric_label": ev.rubric_label,
+            "sender": snd.text,
+            "position": snd.position,
+            "institution": inst.name if inst else None,
+            "institution_kind": inst.kind if inst else None,
+            "registry": inst.registry if inst else None,
+            "listed": snd.listed,
+            "guarantees": sorted({g[2] for g in ev.guarantees}),
+        }
+        t = Term(f"{label}：{inst.name if inst else snd.text}", cat, w, kind="pattern", note="who sells (senders.py)")
+        return _Cand(snd.start, snd.end, t, s[snd.start : snd.end], "sender", w, value)
 
     def _apply_combos(self, cands: list[_Cand]) -> list[_Cand]:
         out: list[_Cand] = []
@@ -433,6 +461,10 @@ class Matcher:
                 elif cat != "helper":
                     pos.append(c)
         pos = _drop_contained(pos)
+        if neg and any(c.rule == "sender" and c.value and c.value["rule"] == senders.IMPOSTOR for c in pos):
+            # 【工商银行理财中心】加微信: the bank's name is borrowed, so it is no licensed sender's counter-evidence
+            imp = next(c for c in pos if c.rule == "sender")
+            neg = [k for k in neg if k.term.category != "licensed" or k.ne < imp.ns - 2 or k.ns > imp.ne + 8]
         if neg:
             neg = _drop_contained(neg)
             # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
@@ -473,7 +505,7 @@ class Matcher:
             os_, oe = _orig_span(norm, idx, ns, ne)
             term = k.term
             hits.append(
-                Hit(term.term, term.category, k.weight, os_, oe, s[ns:ne], k.rule, term.weight, None, True)
+                Hit(term.term, term.category, k.weight, os_, oe, s[ns:ne], k.rule, term.weight, k.value, True)
             )
         hits.sort(key=lambda h: (h.start, -h.end))
         # document-level context: news/warning/disclosure language anywhere in the text also damps the whole score,
@@ -565,7 +597,18 @@ def _drop_contained(cands: list[_Cand]) -> list[_Cand]:
     return out
 
 
-_NOT_LITERAL = frozenset(("rate", "min_amount", "term_buyback", "multiple"))
+_NOT_LITERAL = frozenset(("rate", "min_amount", "term_buyback", "multiple", "sender"))
+# a text that names no institution-like word and no bracket cannot name a sender (cheap gate before senders.py)
+_SENDER_GATE = re.compile(
+    r"(?=[【\[银证保人寿财信基金资投理我本中农建交工招邮国])(?:[【\[]|银行|证券|保险|人寿|寿险|财险|信托|基金|财富|金融|金服|资本|资产|"
+    r"投资|理财|我行|本行|[中农建交工招]行|邮储|国寿)"
+)
+_SENDER_TERMS = {
+    senders.LICENSED_NO_GUARANTEE: ("持牌机构署名", "licensed", 0.6),
+    senders.LICENSED_GUARANTEE: ("持牌机构承诺保本", "ad_law", 0.6),
+    senders.UNLICENSED_OFFER: ("非持牌机构发售理财", "unlicensed", 0.45),
+    senders.IMPOSTOR: ("冒用持牌机构名义", "legitimacy", 0.5),
+}
 
 
 def explain(hits: list[Hit], score: float) -> str:
