@@ -101,6 +101,7 @@ def case_out(view: cases.CaseView) -> CaseOut:
     f, d, v = view.flag, view.document, view.verdict
     fields = cases.case_text_fields(f)
     snap = cases.case_snapshot(f)
+    ver, change = cases.case_version(f), cases.case_page_change(f)
     return CaseOut.model_validate(
         {
             "flag_id": f.id,
@@ -113,18 +114,23 @@ def case_out(view: cases.CaseView) -> CaseOut:
             "created_at": f.created_at,
             "document": {
                 "id": d.id,
-                "url": d.url,
+                "url": ver.url,
                 "title": fields["title"] or None,
                 "text": fields["body"],
-                "publisher": d.publisher,
-                "contact": d.contact,
-                "region": d.region,
-                "platform": d.platform,
+                "publisher": ver.publisher,
+                "contact": ver.contact,
+                "region": ver.region,
+                "platform": ver.platform,
                 "source": d.source.name if d.source else None,
-                "posted_at": d.posted_at,
+                "posted_at": ver.posted_at,
                 "fetched_at": snap.captured_at,
                 "raw_sha256": snap.sha256,
                 "group_id": d.group_id,
+                "version": ver.number,
+                "current_version": change.current,
+                "page_changed": change.changed,
+                "removed_at": change.removed_at,
+                "removed_status": change.removed_status,
             },
             "verdict": {
                 "score": v.score,

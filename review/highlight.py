@@ -31,8 +31,12 @@ def valid_spans(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(taken, key=lambda h: h["start"])
 
 
-def highlight(text: str, hits: list[dict[str, Any]]) -> Markup:
-    """The text as HTML with ``<mark>`` around matched spans; nothing from the document is left unescaped."""
+def highlight(text: str, hits: list[dict[str, Any]], field: str = "body") -> Markup:
+    """The text as HTML with ``<mark>`` around matched spans; nothing from the document is left unescaped.
+
+    Each mark carries its field and offsets (``data-field``, ``data-start``, ``data-end``), so what is shown can be
+    checked against what was computed.
+    """
     out: list[str] = []
     pos = 0
     for h in valid_spans(text, hits):
@@ -41,7 +45,8 @@ def highlight(text: str, hits: list[dict[str, Any]]) -> Markup:
         if h.get("rule"):
             label += f" · 规则 {h['rule']}"
         out.append(
-            f'<mark class="hl hl-{css_class(h.get("category"))}" title="{escape(label)}">'
+            f'<mark class="hl hl-{css_class(h.get("category"))}" title="{escape(label)}" '
+            f'data-field="{escape(field)}" data-start="{int(h["start"])}" data-end="{int(h["end"])}">'
             f"{escape(text[h['start'] : h['end']])}</mark>"
         )
         pos = h["end"]

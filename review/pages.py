@@ -161,7 +161,8 @@ def case_page(
         user,
         v=view,
         fields=cases.case_text_fields(flag),
-        highlighted=cases.case_highlight(flag),
+        highlights=cases.case_highlights(flag),
+        change=cases.case_page_change(flag),
         hits=cases.case_hits(flag),
         snap=cases.case_snapshot(flag),
         claimable=cases.may_take(session, flag, user),
@@ -249,6 +250,23 @@ def case_snapshot(
     if request.query_params.get("as") == "text":
         return Response(snap.text(), media_type="text/plain; charset=utf-8", headers=headers)
     return Response(snap.body, media_type=f"text/html; charset={snap.charset}", headers=headers)
+
+
+@router.get("/cases/{flag_id}/diff")
+def case_diff(
+    request: Request, flag_id: int, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
+) -> HTMLResponse:
+    """The judged version against the page as it is now, field by field (deleted and inserted characters)."""
+    flag = cases.get_flag(session, flag_id)
+    return render(
+        request,
+        "diff.html",
+        user,
+        flag=flag,
+        change=cases.case_page_change(flag),
+        diff=cases.case_diff(flag),
+        case_id=referral.case_id(flag),
+    )
 
 
 @router.get("/cases/{flag_id}/evidence")

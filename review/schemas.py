@@ -108,6 +108,8 @@ class HitOut(BaseModel):
     start: int | None = None
     end: int | None = None
     rule: str | None = None
+    field: str | None = Field(None, description="命中所在字段：title / body / ocr；start、end 为该字段内的字符位置")
+    matched: str | None = Field(None, description="命中的原文字符，等于该字段[start:end]")
 
 
 class CaseDocument(BaseModel):
@@ -124,6 +126,11 @@ class CaseDocument(BaseModel):
     fetched_at: Time | None
     raw_sha256: str
     group_id: int | None
+    version: int = Field(description="快照版本号：本案判定所依据的版本")
+    current_version: int = Field(description="该网页最新采集的版本号")
+    page_changed: bool = Field(description="判定后网页内容是否已变更")
+    removed_at: Time | None = Field(None, description="复查时网页已删除（404/410）的时间")
+    removed_status: int | None = None
 
 
 class CaseVerdict(BaseModel):

@@ -382,7 +382,7 @@ def test_case_json_has_evidence_and_history(env):
 def test_case_page_highlights_hits(env):
     c, _ = api_client(env["app"], "insp")
     html = c.get(f"/cases/{env['ids'][0]}").text
-    assert re.search(r'<mark class="hl hl-return_promise" title="[^"]*">保本保息</mark>', html)
+    assert re.search(r'<mark class="hl hl-return_promise" title="[^"]*" data-field="body"[^>]*>保本保息</mark>', html)
     assert 'sandbox=""' in html and f'src="/cases/{env["ids"][0]}/snapshot"' in html
 
 

@@ -8,7 +8,8 @@ from markupsafe import Markup
 
 from review import charts
 from review.highlight import css_class, highlight, safe_href, valid_spans
-from review.services.referral import _cell, add_working_days
+from review.services.referral import _cell
+from review.workdays import add_working_days
 
 
 def test_highlight_escapes_text_and_spans():
@@ -69,5 +70,5 @@ def test_referral_cells_and_deadline():
     assert _cell("年化") == "年化" and _cell(0.5) == 0.5
     assert _cell("a\x00b\x0bc") == "a\ufffdb\ufffdc"
     assert _cell([{"category": "rate", "span": "年化", "rule": "r1"}]) == "rate:年化(r1)"
-    assert add_working_days(date(2026, 11, 27), 15) == date(2026, 12, 18)  # Friday + 15 working days
-    assert add_working_days(date(2026, 11, 28), 1) == date(2026, 11, 30)  # Saturday → Monday
+    assert add_working_days(date(2026, 11, 27), 15).day == date(2026, 12, 18)  # Friday + 15 working days
+    assert add_working_days(date(2026, 11, 28), 1).day == date(2026, 11, 30)  # Saturday → Monday

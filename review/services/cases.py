@@ -11,6 +11,7 @@ exception in :func:`admin_decides`. Pages and API both call :func:`may_take`, :f
 from __future__ import annotations
 
 import codecs
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -25,7 +26,17 @@ from review.services.errors import InvalidInput, NotFound
 from review.services.filters import usable
 from store import queue
 from store.documents import snapshot
-from store.models import AuditEvent, Decision, Document, Flag, FlagStatus, TermProposal, User, Verdict
+from store.models import (
+    AuditEvent,
+    Decision,
+    Document,
+    DocumentVersion,
+    Flag,
+    FlagStatus,
+    TermProposal,
+    User,
+    Verdict,
+)
 
 
 class CaseNotFound(NotFound):
@@ -38,10 +49,14 @@ class CaseNotFound(NotFound):
 # --- what a case shows: the seam for document versions --------------------------------------------------------
 
 
+def case_version(flag: Flag) -> DocumentVersion:
+    """The captured version the case judges: pinned once claimed or decided, never the page as it is today."""
+    return flag.version
+
+
 def case_text_fields(flag: Flag) -> dict[str, str]:
-    """The named text fields of the case as captured: ``title`` and ``body`` (the text the hits point into)."""
-    doc = flag.document
-    return {"title": doc.title or "", "body": doc.text}
+    """The named text fields of the judged version (``title``, ``body``): what the hits point into."""
+    return case_version(flag).fields()
 
 
 def case_title(flag: Flag) -> str:
@@ -52,38 +67,108 @@ def case_title(flag: Flag) -> str:
 
 def case_hits(flag: Flag) -> list[dict[str, Any]]:
     """Every hit of the case's verdict, each with ``text``: the characters it points at (None for a bad span)."""
-    return [{**h, "text": hit_text(flag, h)} for h in (flag.verdict.hits or [])]
+    fields = case_text_fields(flag)
+    return [{**h, "text": _span_text(fields, h)} for h in (flag.verdict.hits or [])]
 
 
 def hit_text(flag: Flag, hit: dict[str, Any]) -> str | None:
-    """The original characters a hit points at, or None when its span does not fit the text."""
-    body = case_text_fields(flag)["body"]
+    """The original characters a hit points at, or None when its span does not fit its field."""
+    return _span_text(case_text_fields(flag), hit)
+
+
+def _span_text(fields: dict[str, str], hit: dict[str, Any]) -> str | None:
+    """``fields[field][start:end]``, provided it is exactly the hit's ``matched`` characters.
+
+    A span that does not fit, or no longer covers what matched, is never shown as evidence.
+    """
+    text = fields.get(hit.get("field") or "body")
     start, end = hit.get("start"), hit.get("end")
-    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(body):
-        return body[start:end]
-    return None
+    if text is None or not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        return None
+    chars = text[start:end]
+    matched = hit.get("matched")
+    return chars if matched is None or matched == chars else None
+
+
+def _field_hits(fields: dict[str, str], hits: list[dict[str, Any]] | None, name: str) -> list[dict[str, Any]]:
+    return [h for h in hits or [] if (h.get("field") or "body") == name and _span_text(fields, h) is not None]
 
 
 def case_indicators(flag: Flag) -> list[dict[str, Any]]:
-    """The hits that can be shown as spans (in order, no overlaps): the evidence sheet's and the referral's."""
-    body = case_text_fields(flag)["body"]
-    return [
-        {
-            "category": h.get("category"),
-            "term": h.get("term"),
-            "span": body[h["start"] : h["end"]],
-            "start": h["start"],
-            "end": h["end"],
-            "rule": h.get("rule"),
-            "weight": h.get("weight"),
-        }
-        for h in valid_spans(body, flag.verdict.hits)
-    ]
+    """The hits that can be shown as spans (per field, in order, no overlaps): the evidence sheet's and the
+    referral's. ``span`` is exactly the characters that matched, in the field the hit names."""
+    fields = case_text_fields(flag)
+    out = []
+    for name, text in fields.items():
+        for h in valid_spans(text, _field_hits(fields, flag.verdict.hits, name)):
+            out.append(
+                {
+                    "field": name,
+                    "category": h.get("category"),
+                    "term": h.get("term"),
+                    "span": text[h["start"] : h["end"]],
+                    "start": h["start"],
+                    "end": h["end"],
+                    "rule": h.get("rule"),
+                    "weight": h.get("weight"),
+                }
+            )
+    return out
+
+
+def case_highlights(flag: Flag) -> dict[str, Markup]:
+    """Every field as escaped HTML with its own hits marked (case page and evidence sheet)."""
+    fields = case_text_fields(flag)
+    return {
+        name: highlight(text, _field_hits(fields, flag.verdict.hits, name), field=name)
+        for name, text in fields.items()
+    }
 
 
 def case_highlight(flag: Flag) -> Markup:
-    """The body as escaped HTML with the matched spans marked (case page and evidence sheet)."""
-    return highlight(case_text_fields(flag)["body"], flag.verdict.hits)
+    """The body as escaped HTML with the matched spans marked."""
+    return case_highlights(flag)["body"]
+
+
+@dataclass(frozen=True)
+class PageChange:
+    """What happened to the page since the judged version was captured."""
+
+    pinned: int  # version number the case judges
+    current: int  # the document's newest version number
+    removed_at: datetime | None
+    removed_status: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.pinned
+
+
+def case_page_change(flag: Flag) -> PageChange:
+    doc = flag.document
+    current = doc.current_version.number if doc.current_version is not None else flag.version.number
+    return PageChange(flag.version.number, current, doc.removed_at, doc.removed_status)
+
+
+def case_diff(flag: Flag) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Per field, the judged version against the current one as (op, text) runs: op is ``=``, ``-`` or ``+``."""
+    pinned = case_text_fields(flag)
+    current_version = flag.document.current_version or flag.version
+    current = current_version.fields()
+    out = []
+    for name in pinned.keys() | current.keys():
+        a, b = pinned.get(name, ""), current.get(name, "")
+        runs: list[tuple[str, str]] = []
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+            if op == "equal":
+                runs.append(("=", a[i1:i2]))
+            else:
+                if i2 > i1:
+                    runs.append(("-", a[i1:i2]))
+                if j2 > j1:
+                    runs.append(("+", b[j1:j2]))
+        out.append((name, runs))
+    return sorted(out, key=lambda item: ("title", "body", "ocr").index(item[0]) if item[0] in ("title", "body", "ocr") else 9)
 
 
 class Snapshot:
@@ -93,19 +178,19 @@ class Snapshot:
     """
 
     def __init__(self, flag: Flag) -> None:
-        doc = flag.document
-        self._doc = doc
-        self.sha256: str = doc.raw_sha256  # what the database says; the bytes must hash to it
-        self.size: int = doc.raw_size
-        self.captured_at: datetime | None = doc.fetched_at
-        self.charset: str = _charset(doc.encoding)  # a codec name Python knows (else UTF-8)
-        headers = doc.http_headers or {}
+        version = case_version(flag)
+        self._version = version
+        self.sha256: str = version.raw_sha256  # what the database says; the bytes must hash to it
+        self.size: int = version.raw_size
+        self.captured_at: datetime | None = version.captured_at
+        self.charset: str = _charset(version.encoding)  # a codec name Python knows (else UTF-8)
+        headers = version.http_headers or {}
         media = str(headers.get("content-type") or headers.get("Content-Type") or "")
         self.content_type: str = media.split(";", 1)[0].strip().lower()
 
     @cached_property
     def body(self) -> bytes:
-        return snapshot(self._doc)
+        return snapshot(self._version)
 
     @cached_property
     def extension(self) -> str:

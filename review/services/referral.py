@@ -17,7 +17,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,8 +30,16 @@ from sqlalchemy.orm import Session
 
 from keywords.normalize import normalize
 from review.labels import DISMISS_REASONS, LEVEL_LABELS
-from review.services.cases import case_highlight, case_indicators, case_snapshot, case_text_fields
-from review.timefmt import beijing, bj_date, bjt, iso
+from review.services.cases import (
+    case_highlights,
+    case_indicators,
+    case_page_change,
+    case_snapshot,
+    case_text_fields,
+    case_version,
+)
+from review.timefmt import beijing, bjt, iso
+from review.workdays import review_deadline
 from store import audit, queue
 from store.models import Decision, Flag, FlagStatus, User, utcnow
 
@@ -39,11 +47,12 @@ CAPTURE_TOOL = "adscreen 0.1 自动监测爬虫"
 RISK = {"high": "高", "medium": "中", "low": "低"}
 Kind = Literal["text", "number", "datetime", "date"]
 BJ = "（北京时间）"
+FIELD_PREFIX = {"body": "", "title": "[标题]", "ocr": "[图片]"}  # where an indicator was found, when not the body
 COLUMNS: list[tuple[str, str, Kind]] = [
     ("case_id", "案件编号", "text"),
     ("source_type", "线索来源", "text"),
     ("found_at", f"发现时间{BJ}", "datetime"),
-    ("decide_by", "核查期限(15个工作日)", "date"),
+    ("decide_by", "核查期限(15个工作日，已扣除法定节假日)", "date"),
     ("url", "网址", "text"),
     ("platform", "平台", "text"),
     ("channel", "渠道", "text"),
@@ -53,6 +62,8 @@ COLUMNS: list[tuple[str, str, Kind]] = [
     ("posted_at", f"发布时间{BJ}", "datetime"),
     ("captured_at", f"采集时间{BJ}", "datetime"),
     ("sha256", "快照SHA-256", "text"),
+    ("version", "快照版本", "number"),
+    ("page_change", "网页变更", "text"),
     ("snapshot_file", "快照文件", "text"),
     ("capture_tool", "采集工具", "text"),
     ("title", "标题", "text"),
@@ -91,14 +102,6 @@ def snapshot_file(flag: Flag) -> str:
     return f"snapshots/{case_id(flag)}{case_snapshot(flag).extension}"
 
 
-def add_working_days(start: date, days: int) -> date:
-    """Weekdays only; public holidays are not known to the system (the sheet says so)."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
 
 
 def _normalized(text: str) -> str:
@@ -118,7 +121,9 @@ def referral_row(session: Session, flag: Flag) -> dict[str, Any]:
     """One case in §4.2 terms, with typed values (aware datetimes, dates, floats): the one source of the CSV,
     XLSX, JSON and evidence sheet. Document text, hits and snapshot come from ``review.services.cases``."""
     doc, verdict = flag.document, flag.verdict
+    version = case_version(flag)  # what was judged: the page may have changed since
     fields = case_text_fields(flag)
+    deadline = review_deadline(flag.created_at)
     snap = case_snapshot(flag)
     decision = _last_decision(session, flag)
     return {
@@ -127,14 +132,17 @@ def referral_row(session: Session, flag: Flag) -> dict[str, Any]:
         "status": flag.status,
         "source_type": "自主监测",
         "found_at": flag.created_at,
-        "decide_by": add_working_days(bj_date(flag.created_at), 15),
-        "url": doc.url,
-        "platform": doc.platform or (doc.source.name if doc.source else None),
+        "decide_by": deadline.day,
+        "decide_by_note": deadline.note,
+        "url": version.url,
+        "platform": version.platform or (doc.source.name if doc.source else None),
         "channel": "网站",
-        "publisher": doc.publisher,
-        "contact": doc.contact,
-        "region": doc.region,
-        "posted_at": doc.posted_at,
+        "publisher": version.publisher,
+        "contact": version.contact,
+        "region": version.region,
+        "posted_at": version.posted_at,
+        "version": version.number,
+        "page_change": _page_change_text(flag),
         "captured_at": snap.captured_at,
         "sha256": snap.sha256,
         "snapshot_size": snap.size,
@@ -175,7 +183,10 @@ def _text(value: Any) -> Any:
     """Flat text; what a spreadsheet would run as a formula gets a leading apostrophe."""
     if isinstance(value, list):
         value = "; ".join(
-            f"{i['category']}:{i['span']}" + (f"({i['rule']})" if i.get("rule") else "") for i in value
+            FIELD_PREFIX.get(i.get("field") or "body", f"[{i.get('field')}]")
+            + f"{i['category']}:{i['span']}"
+            + (f"({i['rule']})" if i.get("rule") else "")
+            for i in value
         )
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)  # control characters that XLSX cannot hold
@@ -237,12 +248,23 @@ def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     return buf.getvalue()
 
 
+def _page_change_text(flag: Flag) -> str:
+    """One line on what happened to the page after capture (empty when nothing did)."""
+    change = case_page_change(flag)
+    parts = []
+    if change.changed:
+        parts.append(f"网页已变更：本案依据第 {change.pinned} 版，当前为第 {change.current} 版")
+    if change.removed_at is not None:
+        parts.append(f"网页已删除（HTTP {change.removed_status}，{bjt(change.removed_at)}）")
+    return "；".join(parts)
+
+
 def evidence_sheet(session: Session, flag: Flag, row: dict[str, Any] | None = None) -> str:
     """A standalone printable HTML page (autoescaped; the highlighted text escapes every piece)."""
     row = row or referral_row(session, flag)
     return _TEMPLATES.get_template("evidence.html").render(
         r=row,
-        highlighted=case_highlight(flag),
+        highlights=case_highlights(flag),
         level_label=LEVEL_LABELS.get(flag.level, flag.level),
         dismiss_reasons=DISMISS_REASONS,
         generated_at=bjt(utcnow()),
