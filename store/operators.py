@@ -498,22 +498,37 @@ def _facts(session: Session, op_ids: Sequence[int]) -> dict[int, list[DocFacts]]
     return out
 
 
-def _name(session: Session, op_id: int) -> str:
-    members = _members_of_operators(session, [op_id])
-    if not members:
-        return ""
-    idents = identifiers_of_versions(session, [m.version_id for m in members.values()])
-    for kind in NAME_KINDS:
-        names = Counter(i.matched for i in idents if i.kind == kind)
-        if names:
-            return names.most_common(1)[0][0]
-    pubs = Counter(
-        p for p in session.scalars(select(Document.publisher).where(Document.id.in_(sorted(members)))) if p
-    )
-    if pubs:
-        return pubs.most_common(1)[0][0]
-    contacts = Counter(i.matched for i in idents if i.kind in ("phone", "wechat", "qq"))
-    return contacts.most_common(1)[0][0] if contacts else ""
+def _names(session: Session, op_ids: Sequence[int]) -> dict[int, str]:
+    """A display name per operator: its most frequent company, brand or app name, else publisher, else contact."""
+    members = _members_of_operators(session, op_ids)
+    by_op: dict[int, list[int]] = defaultdict(list)
+    for d, m in members.items():
+        by_op[m.operator_id].append(d)
+    idents: dict[int, list[DocumentIdentifier]] = defaultdict(list)
+    for i in identifiers_of_versions(session, [m.version_id for m in members.values()]):
+        idents[members[i.document_id].operator_id].append(i) if i.document_id in members else None
+    publishers: dict[int, str | None] = {}
+    ids = sorted(members)
+    for k in range(0, len(ids), 500):
+        publishers.update(session.execute(
+            select(Document.id, Document.publisher).where(Document.id.in_(ids[k : k + 500]))
+        ).all())  # fmt: skip
+    out: dict[int, str] = {}
+    for op_id in op_ids:
+        found = idents.get(op_id, [])
+        name = ""
+        for kind in NAME_KINDS:
+            names = Counter(i.matched for i in found if i.kind == kind)
+            if names:
+                name = names.most_common(1)[0][0]
+                break
+        if not name:
+            pubs = Counter(publishers.get(d) for d in by_op.get(op_id, []) if publishers.get(d))
+            contacts = Counter(i.matched for i in found if i.kind in ("phone", "wechat", "qq"))
+            best = pubs or contacts
+            name = best.most_common(1)[0][0] if best else ""
+        out[op_id] = name
+    return out
 
 
 def refresh_risk(
@@ -528,6 +543,7 @@ def refresh_risk(
     now = now or utcnow()
     ids = sorted({i for i in operator_ids if i is not None})
     facts = _facts(session, ids) if ids else {}
+    names = _names(session, ids) if ids else {}
     warnings: list[int] = []
     for op_id in ids:
         op = session.get(Operator, op_id)
@@ -537,7 +553,7 @@ def refresh_risk(
         before = op.risk_level
         op.risk_index, op.risk_level = assessed.index, assessed.level
         op.risk_components, op.formula_version, op.risk_updated_at = assessed.components, assessed.formula_version, now
-        op.name = _name(session, op_id)[:200]
+        op.name = names.get(op_id, "")[:200]
         if assessed.level == HIGH and before != HIGH:
             w = _warn(session, op, "high_risk", f"high:{op.id}:{now.isoformat()}", now,
                       {"previous_level": before, "components": assessed.components})  # fmt: skip
