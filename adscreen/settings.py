@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     operator_spike_per_day: int = 5  # new ads of one operator within 24 hours that raise a spike warning
     warning_webhook_url: str | None = None  # early warnings are POSTed here (HMAC-SHA256 signed); none: not sent
     warning_webhook_secret: str = ""  # the HMAC key of the warning webhook
+    # Images in ads (issue 14): the crawler keeps at most this many per detail page, each at most this many bytes and
+    # pixels (checked by magic bytes and from the header before decoding); the ``images`` queue reads them (OCR, QR).
+    max_images_per_page: int = 8
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_image_pixels: int = 25_000_000
+    use_ocr: bool = True
+    # Threads of each process's OCR engine; None: min(2, CPUs).
+    ocr_threads: int | None = None
 
     @property
     def embedded(self) -> bool:
