@@ -98,7 +98,7 @@ def run_demo(settings: Any, console: Console, *, serve: bool, port: int) -> None
             names = [upsert_source(session, p, actor="demo").name for p in crawl_profiles(base_url)]
         for name in names:
             with console.status(f"crawling {name} …"):
-                stats = crawl_source(name, settings.database_url)
+                stats = crawl_source(name, settings=settings)
             console.print(f"crawled [bold]{name}[/bold]: {_fmt_stats(stats)}")
     finally:
         server.shutdown()

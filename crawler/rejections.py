@@ -25,9 +25,10 @@ from twisted.python.failure import Failure
 from crawler.ssrf import REFUSED_AT_CONNECT
 from crawler.urls import canonical_url
 from store.db import session_scope
-from store.documents import record_rejection
+from store.documents import find_document, mark_removed, record_rejection
 
 log = logging.getLogger(__name__)
+GONE = (404, 410)  # the page was removed; other errors may be passing
 
 
 def _scrapy_errors(*names: str) -> tuple[type[BaseException], ...]:
@@ -99,6 +100,11 @@ class RejectionRecorder:
                 record_rejection(
                     session, url, reason, detail, source_id=source_id, http_status=http_status, raw=raw
                 )
+                if reason == "http_error" and http_status in GONE:
+                    # a page we hold evidence of is gone: an event on its document (and so on its cases)
+                    doc = find_document(session, source_id, canonical_url(url))
+                    if doc is not None and mark_removed(session, doc.id, http_status):
+                        stats.inc_value("adscreen/documents_removed")
         except Exception:  # the store being down must not kill the crawl; the count shows the loss
             log.exception("could not record rejection of %s", url)
             stats.inc_value("adscreen/rejections_unrecorded")

@@ -7,6 +7,7 @@ module is for producers outside the worker, and the two do not import each other
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from scoring.documents import score_document_ids
 from scoring.engine import process_scorer
 from store.db import session_scope
 from store.documents import rescore_ids
+from store.images import awaiting_ocr_of_documents, versions_awaiting_ocr
 from store.models import Source, utcnow
 from store.sources import mark_crawled
 from store.sweep import stale_unscored_ids
@@ -40,15 +42,56 @@ def chunks(ids: list[int], size: int) -> list[list[int]]:
 def score_batch(document_ids: list[int]) -> dict[str, int]:
     s = get_settings()
     result = score_document_ids(s.database_url, document_ids, process_scorer(s), delay_ms=s.score_delay_ms)
+    if s.use_ocr:  # the text verdicts are committed: now the images, on their own queue
+        with session_scope(s.database_url) as session:
+            enqueue_images(awaiting_ocr_of_documents(session, document_ids))
     return result.__dict__
+
+
+@app.task(
+    name="adscreen.read_images",
+    autoretry_for=DB_DOWN,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    max_retries=12,
+)
+def read_images(version_ids: list[int]) -> dict[str, int]:
+    """OCR and QR codes of the versions' images, then their verdict with the ``ocr`` field (``scoring.images``)."""
+    from imaging.check import Limits
+    from imaging.ocr import process_engine
+    from scoring.images import read_and_score_versions
+
+    s = get_settings()
+    engine = process_engine(s.ocr_threads or min(2, os.cpu_count() or 1))
+    limits = Limits(max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels)
+    return read_and_score_versions(s.database_url, version_ids, process_scorer(s), engine, limits).__dict__
+
+
+IMAGE_BATCH = 8  # versions per images task: a few seconds of OCR
+
+
+def enqueue_images(version_ids: list[int]) -> int:
+    """Send versions with unread images to the ``images`` queue (in-process in the embedded mode)."""
+    batches = chunks(sorted(set(version_ids)), IMAGE_BATCH)
+    for batch in batches:
+        submit(read_images, batch)
+    return len(batches)
 
 
 @app.task(name="adscreen.crawl_source", autoretry_for=DB_DOWN, retry_backoff=5, max_retries=5)
 def crawl_source(name: str) -> dict:
-    """Crawl one source; the crawl itself records ``last_crawled_at`` (``store.sources.mark_crawled``)."""
+    """Crawl one source; the crawl itself records ``last_crawled_at`` (``store.sources.mark_crawled``).
+
+    A source disabled (or removed) after the crawl was queued is refused, not retried: the refusal is the result.
+    """
+    from crawler.run import CrawlRefused
     from crawler.run import crawl_source as run_crawl
 
-    return run_crawl(name, get_settings().database_url)
+    try:
+        return run_crawl(name, settings=get_settings())
+    except CrawlRefused as exc:
+        log.warning("crawl of %s refused: %s", name, exc)
+        return {"refused": str(exc)}
 
 
 def enqueue_scoring(ids: list[int]) -> int:
@@ -73,7 +116,13 @@ def sweep_unscored() -> int:
     s = get_settings()
     with session_scope(s.database_url) as session:
         ids = stale_unscored_ids(session, s.sweeper_min_age_seconds)
+        unread = (
+            versions_awaiting_ocr(session, before=utcnow() - timedelta(seconds=s.sweeper_min_age_seconds))
+            if s.use_ocr
+            else []
+        )
     enqueue_scoring(ids)
+    enqueue_images(unread)  # images whose task was lost, or whose banner another worker was still reading
     return len(ids)
 
 
