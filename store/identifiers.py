@@ -34,6 +34,8 @@ from store.models import (
 
 Key = tuple[str, str]
 CHUNK = 500
+# identifiers of a document's current version; the id equality lets the database use the primary key
+_CURRENT = (Document.id == DocumentIdentifier.document_id) & (Document.current_version_id == DocumentIdentifier.version_id)
 # a source profile may list identifiers of its own that link nothing (its hotline, its domain, a footer)
 PROFILE_STOPLIST = "identifier_stoplist"
 
@@ -141,7 +143,7 @@ def documents_with(session: Session, keys: Iterable[Key], limit_per_key: int | N
     for chunk in _chunks(keys, 200):
         rows = session.execute(
             select(DocumentIdentifier.kind, DocumentIdentifier.value, DocumentIdentifier.document_id)
-            .join(Document, Document.current_version_id == DocumentIdentifier.version_id)
+            .join(Document, _CURRENT)
             .where(_key_filter(DocumentIdentifier.kind, DocumentIdentifier.value, chunk))
         )
         for kind, value, doc_id in rows:
@@ -219,7 +221,7 @@ def recount_keys(session: Session, config: LinkConfig) -> int:
     publishers: dict[Key, list[str]] = defaultdict(list)
     rows = session.execute(
         select(DocumentIdentifier.kind, DocumentIdentifier.value, DocumentIdentifier.document_id, Document.publisher)
-        .join(Document, Document.current_version_id == DocumentIdentifier.version_id)
+        .join(Document, _CURRENT)
         .order_by(DocumentIdentifier.document_id)
     )
     seen_pairs: set[tuple[Key, int]] = set()
@@ -326,7 +328,7 @@ def keys_by_document(session: Session, doc_ids: Sequence[int]) -> dict[int, list
     for chunk in _chunks(sorted(set(doc_ids))):
         for doc_id, kind, value in session.execute(
             select(DocumentIdentifier.document_id, DocumentIdentifier.kind, DocumentIdentifier.value)
-            .join(Document, Document.current_version_id == DocumentIdentifier.version_id)
+            .join(Document, _CURRENT)
             .where(DocumentIdentifier.document_id.in_(chunk))
         ):
             out[doc_id].append((kind, value))
