@@ -112,6 +112,9 @@ def detail_page(ad: dict[str, Any]) -> str:
     paragraphs = "".join(
         f"<p>{escape(line.strip())}</p>\n" for line in ad["body"].splitlines() if line.strip()
     )
+    pictures = "".join(  # poster ads: the pitch may be in the picture only (issue 14)
+        f'<p class="pic"><img src="/img/{escape(name)}" alt="图片"></p>\n' for name in ad.get("images") or []
+    )
     main = f"""<div class="main detail">
 <div class="crumbs"><a href="/">首页</a> &gt; <a href="/c/{ad["category"]}/">{escape(cat)}</a></div>
 <h1>{escape(ad["title"])}</h1>
@@ -123,7 +126,7 @@ def detail_page(ad: dict[str, Any]) -> str:
 <dl><dt>联系电话：</dt><dd><span class="contact">{escape(ad["contact"])}</span></dd></dl>
 </div>
 <div class="content">
-{paragraphs}</div>
+{paragraphs}{pictures}</div>
 <div class="notice">联系我时，请说是在{escape(site()["short_name"])}看到的，谢谢！信息编号：{ad["id"]}</div>
 <div class="related"><h3>相关推荐</h3>{_related(ad)}</div>
 </div>"""

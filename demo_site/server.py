@@ -2,7 +2,8 @@
 
 Routes: ``/`` home, ``/c/<slug>/`` and ``/c/<slug>/pn<N>/`` category listings, ``/ad/<id>.html`` detail pages (all
 GBK HTML), ``/robots.txt`` (everything allowed except ``/admin/``), ``/api/listings?page=N`` and
-``/api/item/<id>`` (UTF-8 JSON). Responses carry ETag/Last-Modified so re-crawls can be conditional.
+``/api/item/<id>`` (UTF-8 JSON), ``/img/<name>.png`` (the poster ads' pictures). Responses carry ETag/Last-Modified
+so re-crawls can be conditional.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from demo_site import api, render
@@ -28,6 +30,8 @@ _SITE_TZ = timezone(timedelta(hours=8))
 _CATEGORY = re.compile(r"^/c/([a-z]+)/(?:pn(\d+)/)?$")
 _DETAIL = re.compile(r"^/ad/(\d+)\.html$")
 _API_ITEM = re.compile(r"^/api/item/(\d+)$")
+_IMAGE = re.compile(r"^/img/([a-z0-9-]+\.png)$")
+POSTERS = Path(__file__).resolve().parent / "data" / "posters"
 
 
 class DemoSiteHandler(BaseHTTPRequestHandler):
@@ -82,6 +86,11 @@ class DemoSiteHandler(BaseHTTPRequestHandler):
             posted = datetime.strptime(ad["posted"], "%Y-%m-%d %H:%M").replace(tzinfo=_SITE_TZ)
             status, ctype, body, _ = self._html(render.detail_page(ad))
             return status, ctype, body, posted
+        if m := _IMAGE.match(path):
+            poster = POSTERS / m.group(1)
+            if not poster.is_file():
+                return self._not_found()
+            return HTTPStatus.OK, "image/png", poster.read_bytes(), None
         if path == "/api/listings":
             try:
                 page = int(query.get("page", ["1"])[0])
