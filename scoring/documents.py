@@ -14,6 +14,7 @@ from sqlalchemy.orm import load_only
 
 from scoring.engine import Scorer
 from store.db import session_scope
+from store.images import with_image_boxes
 from store.models import Document, DocumentVersion
 from store.operators import link_documents
 from store.verdicts import VerdictIn, save_verdicts
@@ -66,7 +67,7 @@ def score_document_ids(
                         detector_versions=v.detector_versions,
                         keyword_score=v.keyword_score,
                         classifier_prob=v.classifier_prob,
-                        hits=v.hits,
+                        hits=with_image_boxes(session, doc.id, v.hits),  # ocr hits: their image and boxes
                         explanation=v.explanation,
                         detectors=v.detectors,
                         category=v.category,

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imaging.version import OCR_ENGINE
 from scoring import blend as blending
 from scoring.blend import DEFAULT, Blend
 from scoring.verdict import Thresholds, Verdict, combine
 from store.fields import compose, place_hits
 
 log = logging.getLogger(__name__)
+OCR_ONLY = "宣传内容仅出现在图片中"
 
 
 @dataclass
@@ -45,6 +47,13 @@ class Scorer:
             verdict = combine(kw, prob, self.thresholds, classifier_version=version, blend_params=self.blend)
             verdict.hits = place_hits(comp, fields, verdict.hits)
             out.append(verdict)
+        with_ocr = [i for i, f in enumerate(docs) if f.get("ocr")]
+        if with_ocr:  # the images' text (issue 14): its verdict is a row of its own, and says when only images pitch
+            plain = self.score_fields([{k: v for k, v in docs[i].items() if k != "ocr"} for i in with_ocr])
+            for i, text_only in zip(with_ocr, plain, strict=True):
+                out[i].detector_versions += f"+ocr:{OCR_ENGINE}"
+                if out[i].flag and not text_only.flag:
+                    out[i].explanation = f"{OCR_ONLY}（图片文字识别）；{out[i].explanation}"
         return out
 
     @property

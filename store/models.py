@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, backref, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
@@ -167,8 +167,12 @@ class DocumentVersion(Base):
     document: Mapped[Document] = relationship(foreign_keys=[document_id])
 
     def fields(self) -> dict[str, str]:
-        """The named texts the detectors read, in reading order (``store.fields``)."""
-        return {"title": self.title or "", "body": self.text or ""}
+        """The named texts the detectors read, in reading order (``store.fields``); ``ocr``: its images' text."""
+        out = {"title": self.title or "", "body": self.text or ""}
+        ocr = self.ocr_record  # VersionOCR (backref), written once when its images were read
+        if ocr is not None and ocr.text:
+            out["ocr"] = ocr.text
+        return out
 
 
 class Rejection(Base):
@@ -454,3 +458,79 @@ class OperatorWarning(Base):
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- images in ads (imaging/, store/images.py) ----------------------------------------------------------------
+
+
+class StoredImage(Base):
+    """One image's bytes, stored once by SHA-256 however many pages carry it; the type is the magic bytes' type."""
+
+    __tablename__ = "images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    animated: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # exactly as fetched (already compressed formats)
+    first_url: Mapped[str] = mapped_column(Text)
+    first_captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VersionImage(Base):
+    """An image a captured version showed, in page order: the stored image, or the refusal and its reason."""
+
+    __tablename__ = "version_images"
+    __table_args__ = (UniqueConstraint("version_id", "position", name="uq_version_images_position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"), index=True)
+    rejection_id: Mapped[int | None] = mapped_column(ForeignKey("rejections.id"))
+    reason: Mapped[str | None] = mapped_column(String(40))  # the refusal's reason (None: stored)
+
+    image: Mapped[StoredImage | None] = relationship()
+
+
+class StoredReading(Base):
+    """What one OCR engine read in one stored image: lines with boxes and confidences, QR/barcode payloads.
+
+    Cached by image (hence by content hash): a banner on every page of a site is read once.
+    """
+
+    __tablename__ = "image_readings"
+    __table_args__ = (UniqueConstraint("image_id", "engine", name="uq_image_readings_image_engine"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
+    engine: Mapped[str] = mapped_column(String(60))
+    # pending (being read) | ok | failed (the reason in ``error``); ``attempts`` stops an image that kills the reader
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lines: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{text, box, score, chars}]
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{format, text, box}]
+    error: Mapped[str | None] = mapped_column(Text)
+    elapsed_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VersionOCR(Base):
+    """The ``ocr`` field of one captured version: its images' texts, one block per image. Written once, never
+    changed (the version's evidence, like its title and body); ``DocumentVersion.fields()`` includes it."""
+
+    __tablename__ = "version_ocr"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), unique=True)
+    engine: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text, default="")
+    blocks: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{image_id, start, end}] in ``text``
+    # decoded QR/barcode payloads, inert text: [{image_id, format, text}], and joined (identifiers' ``qr`` field)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    qr_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    version: Mapped[DocumentVersion] = relationship(backref=backref("ocr_record", uselist=False))

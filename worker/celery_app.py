@@ -11,8 +11,9 @@ from adscreen.settings import get_settings
 
 QUEUE = get_settings().queue
 CRAWL_QUEUE = f"{QUEUE}.crawl"
-QUEUES = {"default": QUEUE, "crawl": CRAWL_QUEUE}
-ROUTES = {"adscreen.crawl_source": CRAWL_QUEUE}
+IMAGES_QUEUE = f"{QUEUE}.images"  # OCR and QR codes: heavier than text, so workers of their own (issue 14)
+QUEUES = {"default": QUEUE, "crawl": CRAWL_QUEUE, "images": IMAGES_QUEUE}
+ROUTES = {"adscreen.crawl_source": CRAWL_QUEUE, "adscreen.read_images": IMAGES_QUEUE}
 
 
 def queue_for(task_name: str) -> str:
