@@ -35,8 +35,22 @@ def export_onnx(model: MeanPoolClassifier, path: Path, opset: int = 17) -> Path:
     return Path(path)
 
 
+QUANTIZATION = "dynamic int8, per-channel weights, FFN output projections fp32"
+
+
+def fp32_nodes(model) -> list[str]:
+    """Nodes kept in fp32: each layer's FFN output projection (``output.dense``, not the attention's).
+
+    Why: its input comes after GELU, whose outliers make the run-time per-tensor activation scale coarse; these four
+    MatMuls carried about a third of the int8 error (mean |Δp| on dev 0.0102 → 0.0071 without them, per-channel
+    weights in both; classifier/README.md). Every other MatMul and the embedding Gather stay int8.
+    """
+    return [n.name for n in model.graph.node if "/output/dense/MatMul" in n.name and "/attention/" not in n.name]
+
+
 def quantize_int8(src: Path, dst: Path) -> Path:
-    """Dynamic int8 quantisation of MatMul/Gather weights (activations quantised at run time)."""
+    """Dynamic int8 quantisation: per-channel weights (one scale per output column instead of one per tensor),
+    activations quantised at run time, the FFN output projections kept in fp32 (:func:`fp32_nodes`)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -44,6 +58,8 @@ def quantize_int8(src: Path, dst: Path) -> Path:
         str(src),
         str(dst),
         weight_type=QuantType.QInt8,
+        per_channel=True,
+        nodes_to_exclude=fp32_nodes(onnx.load(str(src))),
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused contrib ops lack shape info
     )
     return Path(dst)

@@ -23,7 +23,7 @@ from classifier.calibrate import choose_threshold, fit_temperature, sigmoid
 from classifier.config import TrainConfig
 from classifier.dataset import by_split, data_hash, label_to_int
 from classifier.metrics import prf, report, write_report
-from classifier.onnx_export import ONNX_INT8, export_int8
+from classifier.onnx_export import ONNX_INT8, QUANTIZATION, export_int8
 from classifier.paths import META_FILE
 from classifier.runner import MAX_CHUNKS, Chunker, doc_margins
 
@@ -253,6 +253,8 @@ def train(
             )
             metrics["test_onnx_int8"] = prf(test_y, (onnx_p >= threshold).astype(int))
             metrics["test_onnx_max_abs_prob_diff"] = round(float(np.abs(onnx_p - test_p).max()), 4)
+            metrics["test_onnx_mean_abs_prob_diff"] = round(float(np.abs(onnx_p - test_p).mean()), 4)
+            metrics["onnx_quantization"] = QUANTIZATION
         base_conv = Path(base_dir) / "conversion.json"
         metrics.update(
             {
