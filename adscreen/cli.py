@@ -387,8 +387,8 @@ def sources_remove(name: str) -> None:
 def worker(
     concurrency: Annotated[int, typer.Option(help="worker processes")] = 2,
     queues: Annotated[
-        str, typer.Option(help="comma-separated: default (scoring, rescoring), crawl")
-    ] = "default,crawl",
+        str, typer.Option(help="comma-separated: default (scoring, rescoring), crawl, images (OCR, QR codes)")
+    ] = "default,crawl,images",
     loglevel: str = "INFO",
 ) -> None:
     """Run a Celery worker (needs ADSCREEN_BROKER_URL)."""
@@ -484,6 +484,31 @@ def score(
     console.print(f"wrote {n} records → {out}")
     if errors:
         typer.echo(f"{errors} of {n} records failed (see their error field)", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("score-image")
+def score_image(
+    files: Annotated[list[Path], typer.Argument(help="image files (PNG, JPEG, GIF, WebP, BMP)")],
+    classifier: Annotated[bool, typer.Option(help="use the trained classifier when there is one")] = True,
+) -> None:
+    """OCR, QR codes and the verdict of each image, one JSON line per file: id, ocr_text, qr, score, level, flag, hits.
+
+    Every file is checked first (magic bytes, pixel limit, SVG, polyglots): a refused one says why in
+    ``image_rejected``; a file that cannot be read is an ``error`` record. Exit status 1 when some were errors.
+    """
+    from adscreen.batch_score import ImageReader, encode, image_files_records
+    from scoring.engine import build_scorer
+
+    s = get_settings()
+    scorer = build_scorer(s, use_classifier=classifier)
+    reader = ImageReader(s.max_image_bytes, s.max_image_pixels, s.ocr_threads)
+    records = image_files_records(scorer, reader, [str(f) for f in files])
+    for rec in records:
+        sys.stdout.buffer.write(encode(rec))
+    sys.stdout.flush()
+    if errors := sum("error" in r for r in records):
+        typer.echo(f"{errors} of {len(records)} files failed (see their error field)", err=True)
         raise typer.Exit(1)
 
 

@@ -31,14 +31,14 @@ def line_offsets(lines: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
     return out
 
 
-def compose_blocks(texts: Sequence[tuple[int, str]]) -> tuple[str, list[dict[str, int]]]:
-    """The ``ocr`` field of (image id, image text) pairs, and its blocks ``{image_id, start, end}``.
+def compose_blocks(texts: Sequence[tuple[Any, str]]) -> tuple[str, list[dict[str, Any]]]:
+    """The ``ocr`` field of (image id, image text) pairs (the id: a stored image's, or any key), and its blocks ``{image_id, start, end}``.
 
     An image without text, or one already in the field (the same picture twice on a page), adds no block.
     """
     parts: list[str] = []
-    blocks: list[dict[str, int]] = []
-    seen: set[int] = set()
+    blocks: list[dict[str, Any]] = []
+    seen: set[Any] = set()
     pos = 0
     for image_id, text in texts:
         if not text or image_id in seen:
@@ -60,8 +60,8 @@ def _bbox(quads: Sequence[Sequence[Sequence[float]]]) -> list[int]:
 
 
 def hit_boxes(
-    blocks: Sequence[Mapping[str, int]],
-    lines_of: Mapping[int, Sequence[Mapping[str, Any]]],
+    blocks: Sequence[Mapping[str, Any]],
+    lines_of: Mapping[Any, Sequence[Mapping[str, Any]]],
     start: int,
     end: int,
 ) -> list[dict[str, Any]]:
@@ -85,8 +85,8 @@ def hit_boxes(
 
 def attach_boxes(
     hits: Sequence[Mapping[str, Any]],
-    blocks: Sequence[Mapping[str, int]],
-    lines_of: Mapping[int, Sequence[Mapping[str, Any]]],
+    blocks: Sequence[Mapping[str, Any]],
+    lines_of: Mapping[Any, Sequence[Mapping[str, Any]]],
 ) -> list[dict[str, Any]]:
     """Hits with ``image_id`` (the image the hit starts in) and ``boxes`` added to every hit in the ``ocr`` field."""
     out = []
