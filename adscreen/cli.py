@@ -293,6 +293,7 @@ def sources_crawl(
 
 def _score_stored(settings: Any, ids: list[int]) -> tuple[int, int]:
     """Embedded mode: score the documents the crawl stored (new and changed), as the workers would."""
+    from operators.cli import risk_config
     from scoring.documents import score_document_ids
     from scoring.engine import build_scorer
 
@@ -301,9 +302,10 @@ def _score_stored(settings: Any, ids: list[int]) -> tuple[int, int]:
     scored = flagged = 0
     with console.status(f"scoring {len(ids)} documents …"):
         scorer = build_scorer(settings)
+        risk = risk_config(settings)  # the operator thresholds, as the workers use them
         size = settings.score_batch_size
         for start in range(0, len(ids), size):
-            result = score_document_ids(settings.database_url, ids[start : start + size], scorer)
+            result = score_document_ids(settings.database_url, ids[start : start + size], scorer, risk=risk)
             scored += result.scored
             flagged += result.flagged
     return scored, flagged

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
+from operators.cli import risk_config
 from scoring.documents import score_document_ids
 from scoring.engine import build_scorer
 from store.db import session_scope, upgrade
@@ -45,6 +46,7 @@ def ensure_classifier(settings: Any, console: Console) -> None:
 def score_unscored(settings: Any, console: Console, rescore_scope: str | None = None) -> int:
     """Score documents in-process with a progress bar (all unscored, or again those of a rescore scope)."""
     scorer = build_scorer(settings)
+    risk = risk_config(settings)  # the operator thresholds, as the workers use them
     with session_scope(settings.database_url) as session:
         if rescore_scope is not None:
             ids = rescore_ids(session, rescore_scope)
@@ -54,7 +56,7 @@ def score_unscored(settings: Any, console: Console, rescore_scope: str | None = 
     with _progress(console) as progress:
         task = progress.add_task("scoring documents", total=len(ids))
         for start in range(0, len(ids), size):
-            score_document_ids(settings.database_url, ids[start : start + size], scorer)
+            score_document_ids(settings.database_url, ids[start : start + size], scorer, risk=risk)
             progress.advance(task, len(ids[start : start + size]))
     return len(ids)
 

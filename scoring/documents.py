@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
+from operators.risk import RiskConfig
 from scoring.engine import Scorer
 from store.db import session_scope
 from store.images import with_image_boxes
@@ -34,8 +35,12 @@ def score_document_ids(
     scorer: Scorer,
     on_progress: Callable[[int], None] | None = None,
     delay_ms: int = 0,
+    risk: RiskConfig | None = None,
 ) -> BatchResult:
-    """Score and store in ONE transaction: a batch killed mid-way leaves nothing behind and is redone whole."""
+    """Score and store in ONE transaction: a batch killed mid-way leaves nothing behind and is redone whole.
+
+    ``risk``: the operator thresholds of the settings (``operators.cli.risk_config``); None: the defaults.
+    """
     result = BatchResult()
     with session_scope(database_url) as session:
         # the current version of each document: its named fields, not the raw snapshot
@@ -77,7 +82,7 @@ def score_document_ids(
             ],
         )
         # operators (issue 13): link the batch into operators, incrementally, in this same transaction
-        link_documents(session, [d.document_id for d in docs])
+        link_documents(session, [d.document_id for d in docs], risk=risk or RiskConfig())
         result.scored = len(saved)
         result.created = sum(created for _, created in saved)
         result.flagged = sum(v.flag for v in verdicts)

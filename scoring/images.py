@@ -22,6 +22,7 @@ from sqlalchemy import select
 from imaging.check import Limits
 from imaging.ocr import OcrEngine
 from imaging.reading import read_image
+from operators.risk import RiskConfig
 from scoring.engine import Scorer
 from store.db import session_scope
 from store.images import (
@@ -55,6 +56,7 @@ def read_and_score_versions(
     scorer: Scorer,
     engine: OcrEngine,
     limits: Limits = Limits(),
+    risk: RiskConfig | None = None,  # operator thresholds of the settings; None: the defaults
 ) -> ImagesResult:
     result = ImagesResult(versions=len(set(version_ids)))
     with session_scope(database_url) as session:
@@ -106,7 +108,7 @@ def read_and_score_versions(
                 for v, vd in zip(versions, verdicts, strict=True)
             ],
         )
-        link_documents(session, sorted({v.document_id for v in versions}))
+        link_documents(session, sorted({v.document_id for v in versions}), risk=risk or RiskConfig())
         result.scored = len(saved)
         result.flagged = sum(vd.flag for vd in verdicts)
     return result

@@ -51,6 +51,8 @@ def make_app() -> Celery:
                 "task": "adscreen.sweep_unscored",
                 "schedule": float(s.sweeper_interval_seconds),
             },
+            # early warnings to the bureau's webhook (a no-op without ADSCREEN_WARNING_WEBHOOK_URL)
+            "deliver-warnings": {"task": "adscreen.deliver_warnings", "schedule": 60.0},
         },
         include=["worker.tasks"],
     )

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adscreen.settings import get_settings
+from operators.cli import risk_config
 from scoring.documents import score_document_ids
 from scoring.engine import process_scorer
 from store.db import session_scope
@@ -41,7 +42,9 @@ def chunks(ids: list[int], size: int) -> list[list[int]]:
 )
 def score_batch(document_ids: list[int]) -> dict[str, int]:
     s = get_settings()
-    result = score_document_ids(s.database_url, document_ids, process_scorer(s), delay_ms=s.score_delay_ms)
+    result = score_document_ids(
+        s.database_url, document_ids, process_scorer(s), delay_ms=s.score_delay_ms, risk=risk_config(s)
+    )
     if s.use_ocr:  # the text verdicts are committed: now the images, on their own queue
         with session_scope(s.database_url) as session:
             enqueue_images(awaiting_ocr_of_documents(session, document_ids))
@@ -64,7 +67,8 @@ def read_images(version_ids: list[int]) -> dict[str, int]:
     s = get_settings()
     engine = process_engine(s.ocr_threads or min(2, os.cpu_count() or 1))
     limits = Limits(max_bytes=s.max_image_bytes, max_pixels=s.max_image_pixels)
-    return read_and_score_versions(s.database_url, version_ids, process_scorer(s), engine, limits).__dict__
+    scorer = process_scorer(s)
+    return read_and_score_versions(s.database_url, version_ids, scorer, engine, limits, risk_config(s)).__dict__
 
 
 IMAGE_BATCH = 8  # versions per images task: a few seconds of OCR
@@ -147,3 +151,18 @@ def schedule_crawls() -> list[str]:
     for name in due:
         submit(crawl_source, name)
     return due
+
+
+@app.task(name="adscreen.deliver_warnings", autoretry_for=DB_DOWN, retry_backoff=2, max_retries=8)
+def deliver_warnings() -> dict[str, int]:
+    """Beat: POST pending early warnings to ``ADSCREEN_WARNING_WEBHOOK_URL`` (signed, retried); none set: nothing.
+
+    Rows being delivered are locked (SKIP LOCKED on PostgreSQL), so that overlapping ticks never send one twice.
+    """
+    from store.operators import deliver_warnings as deliver
+
+    s = get_settings()
+    if not s.warning_webhook_url:
+        return {}
+    with session_scope(s.database_url) as session:
+        return deliver(session, s.warning_webhook_url, s.warning_webhook_secret)
