@@ -608,7 +608,7 @@ def deliver_warnings(session: Session, url: str, secret: str, *, limit: int = 10
     pending = list(
         session.scalars(
             select(OperatorWarning).where(OperatorWarning.webhook_status == "pending").order_by(OperatorWarning.id)
-            .limit(limit)
+            .limit(limit).with_for_update(skip_locked=True)  # two overlapping deliveries never send one twice
         )
     )
     for w in pending:
@@ -653,12 +653,23 @@ def list_operators(
     min_documents: int = 2,
     limit: int = 50,
     offset: int = 0,
+    units: Sequence[str] | None = None,
+    area: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Active operators by risk index (highest first), with their components; filters by level, region (any
-    member ad's region), scheme category and source (unit)."""
+    member ad's region), scheme category and source; ``units``: operators with a case routed to one of these
+    responsible units (属地管理); ``area``: with a case in this area, as (``province|city|county``, name)."""
     stmt = select(Operator).where(Operator.status == "active", Operator.document_count >= min_documents)
     if level:
         stmt = stmt.where(Operator.risk_level == level)
+    if units is not None or area is not None:
+        cases = select(OperatorMember.operator_id).join(Flag, Flag.document_id == OperatorMember.document_id)
+        if units is not None:
+            cases = cases.where(Flag.unit.in_(sorted(units)))
+        if area is not None:
+            column = {"province": Flag.province, "city": Flag.city, "county": Flag.county}[area[0]]
+            cases = cases.where(column == area[1])
+        stmt = stmt.where(Operator.id.in_(cases))
     if region or source_id is not None:
         sub = select(OperatorMember.operator_id).join(Document, Document.id == OperatorMember.document_id)
         if region:
