@@ -28,6 +28,7 @@ class Page:
     posted_at: datetime | None = None
     doc_id: int | None = None
     save_status: str | None = None
+    image_urls: list[str] = field(default_factory=list)  # the page's images (crawler.images), in page order
 
     def __repr__(self) -> str:  # bodies can be megabytes: never log them
         return f"<Page {self.role} {self.url} {len(self.body)} bytes>"

@@ -1,6 +1,6 @@
 """Item pipelines, one job each, ordered in ``crawler.settings.ITEM_PIPELINES`` (replaceable by setting).
 
-validation → encoding → extraction → de-duplication → storage → scoring enqueue. A refused page raises
+validation → encoding → extraction → de-duplication → storage → images (``crawler.images``) → scoring enqueue. A refused page raises
 :class:`~crawler.rejections.Rejected`, which the rejection recorder turns into a stored rejection.
 """
 
@@ -17,6 +17,7 @@ from scrapy.crawler import Crawler
 
 from crawler.encoding import DecodeError, decode_body, normalise
 from crawler.extract import dotted, main_text, parse_datetime, select_text, text_from_markup
+from crawler.images import image_urls, record_image_urls
 from crawler.items import Page
 from crawler.rejections import Duplicate, Rejected
 from crawler.storage import BatchSaver
@@ -97,6 +98,7 @@ class ExtractionPipeline(_Stage):
         sel = Selector(text=item.html or "", base_url=item.url)
         spec = self.profile.fields if isinstance(self.profile, HtmlProfile) else HtmlFields()
         item.text, fallback = main_text(sel, spec.body)
+        item.image_urls = image_urls(sel, spec.images, spec.body, item.url)
         if fallback:
             self.stats.inc_value("adscreen/body_fallback")
         values = {name: select_text(sel, getattr(spec, name)) for name in FIELD_NAMES}
@@ -109,6 +111,7 @@ class ExtractionPipeline(_Stage):
         spec = self.profile.api.fields
         record = item.record or {}
         item.text = text_from_markup(dotted(record, spec.body))
+        item.image_urls = record_image_urls(record, spec.images, item.url)
         raw_posted = dotted(record, spec.posted_at)
         values: dict[str, Any] = {
             name: text_from_markup(dotted(record, getattr(spec, name))) or None for name in FIELD_NAMES
@@ -240,6 +243,7 @@ class TrialPipeline(_Stage):
             "text": item.text,
             "posted_at": item.posted_at.isoformat() if item.posted_at else None,
             "encoding": item.encoding,
+            "images": item.image_urls,
             **item.fields,
         }
         self.stats.set_value("adscreen/trial_items", [*listed, entry])

@@ -14,6 +14,7 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ExtractionPipeline": 300,
     "crawler.pipelines.DedupPipeline": 400,
     "crawler.pipelines.StoragePipeline": 500,
+    "crawler.images.ImagePipeline": 550,
     "crawler.pipelines.ScoringEnqueuePipeline": 600,
 }
 TRIAL_PIPELINES = {
@@ -73,6 +74,9 @@ def build_settings(
         "ADSCREEN_MAX_TEXT_CHARS": app.max_text_chars,
         "ADSCREEN_SCORE_BATCH_SIZE": app.score_batch_size,
         "ADSCREEN_STORE_BATCH": app.store_batch,
+        "ADSCREEN_MAX_IMAGES_PER_PAGE": app.max_images_per_page,
+        "ADSCREEN_MAX_IMAGE_BYTES": app.max_image_bytes,
+        "ADSCREEN_MAX_IMAGE_PIXELS": app.max_image_pixels,
         # no broker: the caller scores what was stored (the crawl returns the ids), so this process loads no models
         "ADSCREEN_EMBEDDED": app.embedded,
     }

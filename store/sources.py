@@ -73,6 +73,9 @@ class HtmlFields(_Strict):
     region: Selector | None = Field(None, description="region / city")
     price: Selector | None = Field(None, description="price")
     category: Selector | None = Field(None, description="category")
+    images: Selector | None = Field(
+        "img", description="images inside the `body` region (lazy `data-src` too; plus inline `background-image` URLs); null: none"
+    )
 
 
 class ApiFields(_Strict):
@@ -86,6 +89,7 @@ class ApiFields(_Strict):
     region: str | None = Field(None, description="region / city")
     price: str | None = Field(None, description="price")
     category: str | None = Field(None, description="category")
+    images: str | None = Field(None, description="image URL, or a list of URLs or of objects with `url`")
 
 
 class ApiSpec(_Strict):
