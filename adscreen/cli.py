@@ -308,6 +308,9 @@ def _score_stored(settings: Any, ids: list[int]) -> tuple[int, int]:
             result = score_document_ids(settings.database_url, ids[start : start + size], scorer, risk=risk)
             scored += result.scored
             flagged += result.flagged
+        from scoring.images import read_unread_images
+
+        read_unread_images(settings, scorer)  # the images (OCR, QR), after the text verdicts (issue 14)
     return scored, flagged
 
 

@@ -58,6 +58,10 @@ def score_unscored(settings: Any, console: Console, rescore_scope: str | None = 
         for start in range(0, len(ids), size):
             score_document_ids(settings.database_url, ids[start : start + size], scorer, risk=risk)
             progress.advance(task, len(ids[start : start + size]))
+    from scoring.images import read_unread_images
+
+    with console.status("reading the images (OCR, QR codes) …"):  # after the text verdicts (issue 14)
+        read_unread_images(settings, scorer)
     return len(ids)
 
 

@@ -14,8 +14,10 @@ slow text scoring. Per batch of versions:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -112,3 +114,22 @@ def read_and_score_versions(
         result.scored = len(saved)
         result.flagged = sum(vd.flag for vd in verdicts)
     return result
+
+
+def read_unread_images(settings: Any, scorer: Scorer, *, batch: int = 8) -> ImagesResult:
+    """The embedded mode's images pass (``adscreen demo``, ``sources crawl``): every version with unread images."""
+    from imaging.ocr import process_engine
+    from store.images import versions_awaiting_ocr
+
+    engine = process_engine(settings.ocr_threads or min(2, os.cpu_count() or 1))
+    limits = Limits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    total = ImagesResult()
+    if not settings.use_ocr:
+        return total
+    with session_scope(settings.database_url) as session:
+        pending = versions_awaiting_ocr(session, limit=10**9)
+    for start in range(0, len(pending), batch):
+        r = read_and_score_versions(settings.database_url, pending[start : start + batch], scorer, engine, limits)
+        for name in vars(total):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+    return total

@@ -233,3 +233,22 @@ def test_an_image_the_engine_fails_on_is_a_failed_reading_not_a_failed_task(embe
         assert s.scalar(select(func.count(VersionOCR.id))) == 1
         assert s.scalar(select(func.count(Verdict.id))) == 1  # the text verdict only: no image text to add
         assert s.scalar(select(VersionImage.reason)) is None  # the image itself stays stored evidence
+
+
+def test_the_embedded_images_pass_reads_every_unread_version(embedded):
+    from adscreen.settings import get_settings
+    from scoring.documents import score_document_ids
+    from scoring.engine import process_scorer
+    from scoring.images import read_unread_images
+
+    with session_scope(embedded) as s:
+        docs = [_doc(f"http://t.test/e{i}", s, body=f"{CLEAN_TEXT}（{i}）") for i in range(2)]
+        save_version_images(s, docs[0].current_version_id, [ImageIn("http://t.test/e.png", PITCH_POSTER)])
+        ids = [d.id for d in docs]
+    scorer = process_scorer(get_settings())
+    score_document_ids(embedded, ids, scorer)  # what adscreen demo does: the text first, in-process
+    result = read_unread_images(get_settings(), scorer)
+    assert (result.versions, result.images_read, result.flagged) == (1, 1, 1)
+    assert read_unread_images(get_settings(), scorer).versions == 0
+    with session_scope(embedded) as s:
+        assert s.scalar(select(Flag.document_id)) == ids[0]
