@@ -246,6 +246,20 @@ class Flag(Base):
     referred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # denormalised from the pinned version by store.units.route_flags (migration 0008): filters, scoping, dashboard
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    region: Mapped[str | None] = mapped_column(String(200))
+    province: Mapped[str | None] = mapped_column(String(40))
+    city: Mapped[str | None] = mapped_column(String(40))
+    county: Mapped[str | None] = mapped_column(String(60))
+    unit: Mapped[str | None] = mapped_column(String(40))  # responsible unit's code (属地管理)
+    routed_verdict_id: Mapped[int | None] = mapped_column(Integer)
+    # the workflow (review app): when decided, the second inspector of a referral, QA sampling of dismissals
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    second_by: Mapped[str | None] = mapped_column(String(100))
+    second_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    qa_status: Mapped[str | None] = mapped_column(String(20))  # pending | agreed | disagreed
+    qa_by: Mapped[str | None] = mapped_column(String(100))
 
     document: Mapped[Document] = relationship()
     version: Mapped[DocumentVersion] = relationship()
@@ -534,3 +548,83 @@ class VersionOCR(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     version: Mapped[DocumentVersion] = relationship(backref=backref("ocr_record", uselist=False))
+
+
+# --- workflow of the review app (review/, store/units.py, store/search.py; migration 0008) --------------------------
+
+
+class Unit(Base):
+    """A responsible unit (市局, 县区局): the areas it covers, from the units file (``store.units.sync_units``)."""
+
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    parent_code: Mapped[str | None] = mapped_column(String(40))
+    areas: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ["河南省/商丘市/睢阳区", …]
+    is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserUnit(Base):
+    """An account scoped to a unit: it sees and decides only that unit's cases (none: every unit)."""
+
+    __tablename__ = "user_units"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class FlagCategory(Base):
+    """Every category a flag's hits fall in (the 类别 filter matches any of them)."""
+
+    __tablename__ = "flag_categories"
+    __table_args__ = (Index("ix_flag_categories_category", "category", "flag_id"),)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class FlagSearch(Base):
+    """The folded text a flag is searched in (``store.search``); pg_trgm-indexed on PostgreSQL."""
+
+    __tablename__ = "flag_search"
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseComment(Base):
+    """One comment in a case's thread (colleagues discussing an escalation)."""
+
+    __tablename__ = "case_comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LexiconJob(Base):
+    """An approval running in the background: the term's entry into the lexicon and the rescore it asks for."""
+
+    __tablename__ = "lexicon_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("term_proposals.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    lexicon_version: Mapped[str | None] = mapped_column(String(80))
+    document_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the documents to rescore
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AllowPhrase(Base):
+    """An allow-list phrase of the lexicon editor: a blocked term inside it does not count there."""
+
+    __tablename__ = "allow_phrases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phrase: Mapped[str] = mapped_column(String(60), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

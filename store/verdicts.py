@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from store import audit
 from store.models import Document, Flag, FlagStatus, Verdict, utcnow
+from store.units import route_flags
 
 UNDECIDED = {FlagStatus.OPEN.value, FlagStatus.CLAIMED.value, FlagStatus.WITHDRAWN.value}
 # flags nobody is looking at: they may move to a newer version of their document
@@ -117,6 +118,7 @@ def save_verdicts(session: Session, items: list[tuple[int, VerdictIn]]) -> list[
             to_raise[(doc_id, version_id)] = (verdict, v.category)
     if to_raise:
         _raise_flags(session, to_raise, now)
+    route_flags(session, document_ids=doc_ids)  # the flags' unit, area, categories and search text (store.units)
     return out
 
 
