@@ -50,7 +50,7 @@ def main(
     _STATE["debug"] = debug
     settings = get_settings()
     keywords_cli.configure(settings.lexicon_dir)
-    clf_cli.configure(settings.model_dir)
+    clf_cli.configure(settings.model_dir, after_train=_fit_combiner_after_train)
 
 
 @db_app.command("upgrade")
@@ -517,18 +517,42 @@ def score_image(
         raise typer.Exit(1)
 
 
-@app.command("evaluate-blend")
-def evaluate_blend(
-    split: Annotated[str, typer.Option(help="seed-set split to report (train, dev, test)")] = "test",
-    fit: Annotated[bool, typer.Option(help="fit the keyword/classifier blend on the dev split first")] = False,
+@app.command()
+def evaluate(
+    split: Annotated[str, typer.Option(help="seed-set split (test, dev, train); 'all' for every row of --data")] = "test",
     data: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="labelled JSONL (default: the seed set)")
     ] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="list misses and false alarms with their top features")] = False,
+    evasion: Annotated[bool, typer.Option("--evasion", help="recall on evasion rewrites of the positives")] = False,
+    out: Annotated[Path, typer.Option(help="report.json and calibration.png go here")] = Path("var/eval"),
 ) -> None:
-    """Keywords alone, classifier alone and the combined verdict on a labelled split."""
-    from scoring.evaluate import SEED, compare
+    """The combined verdict and each detector alone: P/R/F1, hard-negative flags, per source and subtype."""
+    from scoring.evaluate import SEED
+    from scoring.evaluate import evaluate as run_evaluation
 
-    compare(get_settings(), data or SEED, split, fit, echo=typer.echo)
+    run_evaluation(
+        get_settings(), data or SEED, None if split == "all" else split,
+        errors=errors, evasion=evasion, out_dir=out, echo=typer.echo,
+    )
+
+
+@app.command("fit-combiner")
+def fit_combiner(
+    force: Annotated[bool, typer.Option(help="refit even if one was fitted on the same data")] = False,
+) -> None:
+    """Fit the detectors' combination for the current classifier (``adscreen train`` does this itself)."""
+    from scoring.evaluate import ensure_combiner
+
+    c = ensure_combiner(get_settings(), force=force, echo=typer.echo)
+    typer.echo(f"combination {c.version}: {json.dumps(c.meta.get('metrics', {}).get('dev_at_0.5'))}")
+
+
+def _fit_combiner_after_train(model_dir: Path, rows: list[dict]) -> None:
+    """``adscreen train`` refits the combination for whichever classifier is current after training."""
+    from scoring.evaluate import ensure_combiner
+
+    ensure_combiner(get_settings().model_copy(update={"model_dir": model_dir}), rows, echo=typer.echo)
 
 
 @app.command("score-pending")
@@ -600,7 +624,7 @@ def demo(
 app.add_typer(keywords_cli.app, name="keywords", help="The keyword lexicon: match, test, add, remove, …")
 app.add_typer(operators_cli.app, name="operators", help="Operators behind the ads: list, show, rebuild, …")
 app.command("train")(clf_cli.train)
-app.command("evaluate")(clf_cli.evaluate)
+app.command("evaluate-classifier")(clf_cli.evaluate)
 app.command("convert")(clf_cli.convert)
 app.command("serve")(review_cli.serve)
 app.add_typer(review_cli.users_app, name="users", help="Accounts of the review app.")

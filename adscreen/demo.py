@@ -27,20 +27,20 @@ DEMO_SITE_PORT = 8765
 
 def ensure_classifier(settings: Any, console: Console) -> None:
     """Convert the base model and train the classifier on first run; later runs reuse the cache."""
+    from scoring.evaluate import ensure_combiner
+
     if not settings.use_classifier:
         console.print(
-            "classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the keyword lexicon only"
+            "classifier disabled (ADSCREEN_USE_CLASSIFIER=false): scoring with the lexicon and the n-gram model"
         )
-        return
-    from classifier.setup import ensure_model
-    from scoring.engine import classifier_dir
+    else:
+        from classifier.setup import ensure_model
+        from scoring.engine import classifier_dir
 
-    run = ensure_model(classifier_dir(settings), progress=True)
-    console.print(f"classifier ready: {run}")
-    from scoring.evaluate import ensure_blend
-
-    with console.status("fitting the keyword/classifier blend on the dev split"):
-        ensure_blend(settings, build_scorer(settings))
+        run = ensure_model(classifier_dir(settings), progress=True)
+        console.print(f"classifier ready: {run}")
+    with console.status("fitting the detectors' combination (train out-of-fold, dev calibration)"):
+        ensure_combiner(settings, echo=lambda s: None)
 
 
 def score_unscored(settings: Any, console: Console, rescore_scope: str | None = None) -> int:

@@ -7,6 +7,7 @@ The models root defaults to ``var/models``; a host that has its own configuratio
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -18,11 +19,14 @@ from classifier.paths import BASE_NAME, default_model_dir, default_seed_path
 
 _DEFAULTS = TrainConfig()
 _MODEL_DIR = {"value": default_model_dir()}
+_AFTER_TRAIN: dict[str, Callable[[Path, list[dict]], object] | None] = {"hook": None}
 
 
-def configure(model_dir: Path) -> None:
-    """Set the models root that the commands use when no ``--out``/``--model`` is given."""
+def configure(model_dir: Path, after_train: Callable[[Path, list[dict]], object] | None = None) -> None:
+    """Set the models root that the commands use when no ``--out``/``--model`` is given, and what ``train`` runs
+    after training (the host refits its detector combination there; this library knows nothing of it)."""
     _MODEL_DIR["value"] = Path(model_dir)
+    _AFTER_TRAIN["hook"] = after_train
 
 
 def model_root() -> Path:
@@ -103,6 +107,9 @@ def train(
         {k: metrics.get(k) for k in ("dev", "test_onnx_int8", "threshold", "temperature", "train_seconds")}
     )
     console.print(f"promotion: {decision}")
+    hook = _AFTER_TRAIN["hook"]
+    if hook is not None:
+        hook(out or model_root(), rows)
 
 
 @app.command()

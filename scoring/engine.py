@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from imaging.version import OCR_ENGINE
-from scoring import blend as blending
-from scoring.blend import DEFAULT, Blend
-from scoring.verdict import Thresholds, Verdict, combine
+from scoring import combiner as comb
+from scoring import features as F
+from scoring.verdict import Combined, Thresholds, Verdict, combine
 from store.fields import compose, place_hits
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ class Scorer:
     matcher: Any | None  # keywords.LiveMatcher or keywords.Matcher
     classifier: Any | None  # classifier.inference.Classifier
     thresholds: Thresholds = Thresholds()
-    blend: Blend = DEFAULT
+    combiner: comb.Combiner | None = None  # None: keyword score alone, or the classifier's probability
 
     def score(self, texts: Sequence[str]) -> list[Verdict]:
         """Plain texts (``adscreen score``): each is one ``body`` field."""
@@ -41,10 +43,11 @@ class Scorer:
         if self.classifier is not None and texts:
             probs = [float(p) for p in self.classifier.predict_proba(texts)]
         version = getattr(self.classifier, "version", None)
+        kws = [self.matcher.match(c.text) if self.matcher is not None else None for c in composed]
+        combined = self._combined(texts, kws, probs)
         out = []
-        for fields, comp, prob in zip(docs, composed, probs, strict=True):
-            kw = self.matcher.match(comp.text) if self.matcher is not None else None
-            verdict = combine(kw, prob, self.thresholds, classifier_version=version, blend_params=self.blend)
+        for fields, comp, prob, kw, cmb in zip(docs, composed, probs, kws, combined, strict=True):
+            verdict = combine(kw, prob, self.thresholds, classifier_version=version, combined=cmb)
             verdict.hits = place_hits(comp, fields, verdict.hits)
             out.append(verdict)
         with_ocr = [i for i, f in enumerate(docs) if f.get("ocr")]
@@ -56,11 +59,39 @@ class Scorer:
                     out[i].explanation = f"{OCR_ONLY}（图片文字识别）；{out[i].explanation}"
         return out
 
+    def usable_combiner(self) -> comb.Combiner | None:
+        """The combination, if it was fitted for exactly this classifier (or for none, when there is none)."""
+        c = self.combiner
+        if c is None or c.classifier_version != getattr(self.classifier, "version", None):
+            return None
+        return c
+
+    def _combined(self, texts: list[str], kws: list[Any], probs: list[float | None]) -> list[Combined | None]:
+        c = self.usable_combiner()
+        if c is None or not texts:
+            return [None] * len(texts)
+        ngram = c.ngram.decision_function(texts) if c.ngram is not None else np.zeros(len(texts))
+        kwf = [F.keyword_features(kw, t) for kw, t in zip(kws, texts, strict=True)]
+        x = comb.rows_matrix(kwf, ngram)
+        clf = np.array([F.prob_logit(p) for p in probs]) if c.uses_classifier else None
+        scores = c.predict(x, clf)
+        out: list[Combined | None] = []
+        for i, (text, kw, p) in enumerate(zip(texts, kws, probs, strict=True)):
+            contrib = c.contributions(x[i], None if clf is None else float(clf[i]))
+            flagged = bool(scores[i] >= self.thresholds.flag)
+            ng_prob = float(1 / (1 + np.exp(-ngram[i]))) if c.ngram is not None else None
+            extra: dict[str, Any] = {"kw_score": kwf[i]["kw_score"], "ngram_prob": ng_prob, "classifier_prob": p}
+            if flagged and c.ngram is not None and contrib.get(F.NGRAM.name, 0.0) > 0:
+                extra["ngram_top"] = [g for g, _ in c.ngram.top_ngrams(text, 2)]
+            why = comb.explain(contrib, float(scores[i]), flagged, kw, extra)
+            out.append(Combined(float(scores[i]), why, c.version, ng_prob))
+        return out
+
     @property
     def detectors(self) -> list[str]:
-        return [
-            name for name, d in (("keywords", self.matcher), ("classifier", self.classifier)) if d is not None
-        ]
+        names = [name for name, d in (("keywords", self.matcher), ("classifier", self.classifier)) if d is not None]
+        c = self.usable_combiner()
+        return names + (["ngram"] if c is not None and c.ngram is not None else [])
 
 
 def load_classifier(model_dir: Path, backend: str = "onnx", threads: int | None = None) -> Any | None:
@@ -84,8 +115,22 @@ def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer
         matcher=matcher,
         classifier=clf,
         thresholds=Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold),
-        blend=blending.load(classifier_dir(settings), getattr(clf, "version", None)),
+        combiner=load_combiner(classifier_dir(settings), clf),
     )
+
+
+def load_combiner(model_dir: Path, classifier: Any | None) -> comb.Combiner | None:
+    """The combination fitted for this classifier (``adscreen train`` fits it), or None with a log line."""
+    version = getattr(classifier, "version", None)
+    found = comb.load_for(model_dir, version)
+    if found is None:
+        log.warning(
+            "no combination fitted for %s under %s (run `adscreen fit-combiner`); scoring with %s",
+            version or "keywords only",
+            model_dir,
+            "the classifier's probability" if classifier is not None else "the keyword score",
+        )
+    return found
 
 
 def classifier_dir(settings: Any) -> Path:

@@ -1,62 +1,75 @@
-"""Evaluate the combined verdict on the labelled seed set, and fit the blend on its dev split.
+"""Where detection fails: the combined verdict and each detector alone on a labelled split or file.
 
-    adscreen evaluate-blend --fit            # fit the blend on dev for the current classifier, then report test
-    adscreen evaluate-blend --split test     # keywords alone, classifier alone, combined
+    adscreen evaluate [--split test|dev] [--data FILE.jsonl] [--errors] [--evasion] [--out var/eval]
+    adscreen fit-combiner [--force]
 
-The blend and the classifier's threshold are chosen on dev; the test split is only reported. The settings come
-from the caller (the command line), so that this module reads no configuration of its own.
+Reports precision / recall / F1 on ``fundraising`` and the flag rate on the hard negatives (finance_legit +
+warning_news) for the keywords, the n-gram model, the classifier and the combination; per source and per subtype;
+a confusion table (gold subtype × flagged); a calibration plot (predicted score against the observed rate); with
+``--errors`` the misses and false alarms with the features that moved them. The combination and every threshold
+are fitted on train/dev; a test split is only reported. The settings come from the caller (the command line), so
+that this module reads no configuration of its own.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from classifier.paths import default_seed_path
-from scoring import blend as blending
 from scoring.engine import Scorer, build_scorer, classifier_dir
-from scoring.verdict import Thresholds, blend
 
 SEED = default_seed_path()
-HARD = {"finance_legit", "warning_news"}
+HARD = ("finance_legit", "warning_news")  # the issue's hard negatives
+HARD_LEXICON = ("finance_legit", "warning_news", "loan_ad")  # the lexicon's own target set (keywords/README.md)
+
+
+def load_rows(path: Path, split: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a labelled JSONL file (``text``, ``label``; ``subtype``/``source`` optional); one split if given."""
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for n, r in enumerate(rows, 1):
+        if not isinstance(r, dict) or not isinstance(r.get("text"), str) or "label" not in r:
+            raise ValueError(f"{path}:{n}: a row needs a string 'text' and a 'label'")
+    return [r for r in rows if split is None or r.get("split") == split]
 
 
 def load_split(path: Path, split: str) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r.get("split") == split]
+    return load_rows(path, split)
 
 
-def detector_scores(scorer: Scorer, texts: list[str]) -> tuple[list[float], list[float] | None]:
-    kw = [scorer.matcher.match(t).score for t in texts]
-    clf = (
-        [float(p) for p in scorer.classifier.predict_proba(texts)] if scorer.classifier is not None else None
-    )
-    return kw, clf
+def _bundled_lexicon(settings: Any) -> Any:
+    """Evaluate the bundled lexicon, not someone's live edits, when no live lexicon exists yet."""
+    if not Path(settings.lexicon_dir).exists():
+        return settings.model_copy(update={"lexicon_dir": Path(tempfile.mkdtemp()) / "lexicon"})
+    return settings
 
 
-def ensure_blend(
-    settings: Any, scorer: Scorer, data: Path = SEED, force: bool = False
-) -> blending.Blend | None:
-    """Fit (once per classifier version) the blend on the dev split; returns None without a classifier."""
-    if scorer.classifier is None:
-        return None
-    model_dir = classifier_dir(settings)
-    version = scorer.classifier.version
-    if not force and blending.path_for(model_dir, version).exists():
-        return blending.load(model_dir, version)
-    rows = load_split(data, "dev")
-    kw, clf = detector_scores(scorer, [r["text"] for r in rows])
-    fitted = blending.fit(
-        kw, clf, [r["label"] == "fundraising" for r in rows], f"dev split of {data.name}, {version}"
-    )
-    blending.save(fitted, model_dir, version)
-    return fitted
+def ensure_combiner(
+    settings: Any,
+    rows: Sequence[dict] | None = None,
+    *,
+    force: bool = False,
+    use_classifier: bool | None = None,
+    echo: Callable[[str], Any] = print,
+) -> Any:
+    """Fit (once per classifier version and data) the combination for the current classifier, or for keywords and
+    the n-gram model when no classifier is trained or it is switched off."""
+    from classifier.dataset import load_rows as load_labelled
+    from scoring.fitting import ensure_combiner as fit_once
+
+    scorer = build_scorer(settings, use_classifier=use_classifier)
+    data = list(rows) if rows is not None else load_labelled(SEED)
+    return fit_once(classifier_dir(settings), data, scorer.matcher, scorer.classifier, force=force, echo=echo)
 
 
-def f1(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
+# ---------------------------------------------------------------------------------------------- metrics
+def prf(pred: Sequence[bool], gold: Sequence[bool]) -> tuple[float, float, float]:
     tp = sum(p and g for p, g in zip(pred, gold, strict=True))
     fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
     fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
@@ -65,41 +78,278 @@ def f1(pred: list[bool], gold: list[bool]) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def compare(
+f1 = prf  # the old name
+
+
+def summary(pred: Sequence[bool], rows: Sequence[dict]) -> dict[str, Any]:
+    gold = [_gold(r) for r in rows]
+    p, r, f = prf(pred, gold)
+    out: dict[str, Any] = {"n": len(rows), "positives": sum(gold), "precision": round(p, 4), "recall": round(r, 4)}
+    out["f1"] = round(f, 4)
+    for name, subs in (("flag_rate_hard", HARD), ("flag_rate_hard_lexicon", HARD_LEXICON)):
+        idx = [i for i, row in enumerate(rows) if row.get("subtype") in subs and not gold[i]]
+        out[name] = round(sum(pred[i] for i in idx) / len(idx), 4) if idx else None
+        out[name.replace("flag_rate", "n")] = len(idx)
+    return out
+
+
+def _gold(row: dict) -> bool:
+    from classifier.dataset import label_to_int
+
+    return bool(label_to_int(row.get("label")))
+
+
+def calibration_png(scores: dict[str, np.ndarray], gold: np.ndarray, path: Path, bins: int = 10) -> Path:
+    """Reliability diagram: mean predicted score against the observed fundraising rate, per score bin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    edges = np.linspace(0, 1, bins + 1)
+    for name, s in scores.items():
+        s = np.asarray(s, dtype=float)
+        which = np.clip(np.digitize(s, edges[1:-1]), 0, bins - 1)
+        xs, ys, ns = [], [], []
+        for b in range(bins):
+            m = which == b
+            if m.any():
+                xs.append(s[m].mean())
+                ys.append(gold[m].mean())
+                ns.append(int(m.sum()))
+        ax.plot(xs, ys, marker="o", label=name)
+        if name == "combined":
+            for x, y, n in zip(xs, ys, ns, strict=True):
+                ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlabel("predicted score (bin mean)")
+    ax.set_ylabel("observed fundraising rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("calibration (numbers: rows per bin, combined)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def ece(scores: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error (share-weighted |mean score − observed rate| over the score bins)."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            total += m.mean() * abs(float(scores[m].mean()) - float(gold[m].mean()))
+    return round(total, 4)
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+def detector_scores(scorer: Scorer, texts: Sequence[str]) -> dict[str, Any]:
+    """Every detector's score and the combined verdict for each text (one scoring pass)."""
+    verdicts = scorer.score(list(texts))
+    comb = scorer.usable_combiner()
+    out: dict[str, Any] = {"verdicts": verdicts, "combined": np.array([v.score for v in verdicts])}
+    if scorer.matcher is not None:
+        out["keywords"] = np.array([v.keyword_score or 0.0 for v in verdicts])
+    if scorer.classifier is not None:
+        out["classifier"] = np.array([v.classifier_prob for v in verdicts], dtype=float)
+    if comb is not None and comb.ngram is not None:
+        out["ngram"] = comb.ngram.predict_proba(list(texts))
+    return out
+
+
+def thresholds_of(scorer: Scorer) -> dict[str, float]:
+    comb = scorer.usable_combiner()
+    t = {"keywords": 0.5, "combined": scorer.thresholds.flag}
+    if scorer.classifier is not None:
+        t["classifier"] = float(scorer.classifier.threshold)
+    if comb is not None and comb.ngram is not None:
+        ng = float(comb.meta.get("ngram_threshold", 0.5))
+        t["ngram"] = ng
+    return t
+
+
+def evaluate(
     settings: Any,
     data: Path = SEED,
-    split: str = "test",
-    fit: bool = False,
+    split: str | None = "test",
+    *,
+    errors: bool = False,
+    evasion: bool = False,
+    out_dir: Path | None = None,
+    n_errors: int = 25,
     echo: Callable[[str], Any] = print,
-) -> dict[str, tuple[float, float, float, float]]:
-    """Precision, recall, F1 and hard-negative flag rate of each detector on ``split``; prints the table."""
-    if not Path(settings.lexicon_dir).exists():  # evaluate the bundled lexicon, not someone's live edits
-        settings = settings.model_copy(update={"lexicon_dir": Path(tempfile.mkdtemp()) / "lexicon"})
-    scorer = build_scorer(settings)
-    if fit:
-        scorer.blend = ensure_blend(settings, scorer, data, force=True) or scorer.blend
-        echo(f"blend fitted: {scorer.blend}")
-    rows = load_split(data, split)
-    gold = [r["label"] == "fundraising" for r in rows]
-    hard = [r["subtype"] in HARD for r in rows]
-    kw, clf = detector_scores(scorer, [r["text"] for r in rows])
-    t = Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold)
+    scorer: Scorer | None = None,
+) -> dict[str, Any]:
+    """The report (also written to ``out_dir/report.json`` with ``calibration.png``); prints the tables."""
+    scorer = scorer or build_scorer(_bundled_lexicon(settings))
+    rows = load_rows(data, split)
+    if not rows:
+        raise ValueError(f"no rows in {data}" + (f" with split {split!r}" if split else ""))
+    gold = np.array([_gold(r) for r in rows])
+    scores = detector_scores(scorer, [r["text"] for r in rows])
+    thr = thresholds_of(scorer)
+    names = [n for n in ("keywords", "ngram", "classifier", "combined") if n in scores]
+    preds = {n: [bool(x) for x in np.asarray(scores[n]) >= thr[n]] for n in names}
+    comb = scorer.usable_combiner()
+    report: dict[str, Any] = {
+        "data": str(data),
+        "split": split or "all",
+        "combiner": comb.version if comb else None,
+        "classifier": getattr(scorer.classifier, "version", None),
+        "lexicon": getattr(scorer.matcher, "version", None),
+        "thresholds": thr,
+        "detectors": {n: summary(preds[n], rows) for n in names},
+    }
     echo(
-        f"split {split}: {len(rows)} rows, {sum(gold)} fundraising, {sum(hard)} finance_legit+warning_news"
+        f"{data.name} split={report['split']}: {len(rows)} rows, {int(gold.sum())} fundraising; "
+        f"combination {report['combiner'] or '(none fitted: fallback score)'}"
     )
-    echo(f"{'detector':<12} {'precision':>9} {'recall':>7} {'F1':>6} {'FP rate hard neg':>17}")
+    echo(f"{'detector':<11}{'threshold':>10}{'precision':>10}{'recall':>8}{'F1':>7}{'flags hard':>11}{'(+loan)':>9}")
+    for n in names:
+        s = report["detectors"][n]
+        echo(
+            f"{n:<11}{thr[n]:>10.3f}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>7.3f}"
+            f"{_pct(s['flag_rate_hard']):>11}{_pct(s['flag_rate_hard_lexicon']):>9}"
+        )
+    report["by_source"] = _by(rows, preds, names, key=lambda r: _source(r))
+    report["by_subtype"] = _by(rows, preds, names, key=lambda r: str(r.get("subtype") or "?"))
+    echo("\nper source (combined; other detectors' F1 in brackets)")
+    echo(f"{'source':<34}{'n':>5}{'pos':>5}{'P':>7}{'R':>7}{'F1':>7}{'neg flagged':>13}   kw / ngram / clf F1")
+    for src, d in report["by_source"].items():
+        c = d["combined"]
+        others = " / ".join(f"{d[n]['f1']:.2f}" if d[n]["positives"] else "-" for n in names if n != "combined")
+        echo(
+            f"{src[:33]:<34}{c['n']:>5}{c['positives']:>5}{c['precision']:>7.3f}{c['recall']:>7.3f}{c['f1']:>7.3f}"
+            f"{_pct(c['negative_flag_rate']):>13}   {others}"
+        )
+    echo("\nconfusion (gold subtype × verdict; flag rate of each detector)")
+    echo(f"{'subtype':<15}{'n':>5}{'flagged':>9}{'not':>6}   " + "  ".join(f"{n[:8]:>8}" for n in names))
+    for sub, d in report["by_subtype"].items():
+        c = d["combined"]
+        rates = "  ".join(f"{_pct(d[n]['flag_rate']):>8}" for n in names)
+        echo(f"{sub:<15}{c['n']:>5}{c['flagged']:>9}{c['n'] - c['flagged']:>6}   {rates}")
+    report["calibration_error"] = {n: ece(np.asarray(scores[n], dtype=float), gold) for n in names}
+    echo("\nexpected calibration error: " + ", ".join(f"{n} {v:.3f}" for n, v in report["calibration_error"].items()))
+    if evasion:
+        report["evasion"] = evasion_report(scorer, rows, thr, echo)
+    if errors:
+        report["errors"] = error_list(rows, scores, thr, n_errors, echo)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plotted = {n: scores[n] for n in ("classifier", "ngram", "combined") if n in scores}
+        report["calibration_png"] = str(calibration_png(plotted, gold.astype(float), out_dir / "calibration.png"))
+        (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        echo(f"\nreport -> {out_dir / 'report.json'}  calibration plot -> {report['calibration_png']}")
+    return report
 
-    results: dict[str, tuple[float, float, float, float]] = {}
 
-    def report(name: str, scores: list[float], threshold: float) -> None:
-        pred = [s >= threshold for s in scores]
-        p, r, f = f1(pred, gold)
-        fpr = sum(pr for pr, h in zip(pred, hard, strict=True) if h) / max(1, sum(hard))
-        results[name] = (p, r, f, fpr)
-        echo(f"{name:<12} {p:9.3f} {r:7.3f} {f:6.3f} {fpr:17.3f}")
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
 
-    report("keywords", kw, t.flag)
-    if clf is not None:
-        report("classifier", clf, scorer.classifier.threshold)
-        report("combined", [blend(k, c, scorer.blend) for k, c in zip(kw, clf, strict=True)], t.flag)
-    return results
+
+def _source(row: dict) -> str:
+    from classifier.dataset import source_group
+
+    return source_group(row)
+
+
+def _by(rows: Sequence[dict], preds: dict[str, list[bool]], names: Sequence[str], key: Callable) -> dict:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[key(r)].append(i)
+    out: dict[str, dict] = {}
+    for g in sorted(groups, key=lambda g: -len(groups[g])):
+        idx = groups[g]
+        sub = [rows[i] for i in idx]
+        gold = [_gold(r) for r in sub]
+        out[g] = {}
+        for n in names:
+            pred = [preds[n][i] for i in idx]
+            p, r, f = prf(pred, gold)
+            negs = [pr for pr, gd in zip(pred, gold, strict=True) if not gd]
+            out[g][n] = {
+                "n": len(idx),
+                "positives": sum(gold),
+                "flagged": sum(pred),
+                "precision": round(p, 4),
+                "recall": round(r, 4),
+                "f1": round(f, 4),
+                "flag_rate": round(sum(pred) / len(pred), 4),
+                "negative_flag_rate": round(sum(negs) / len(negs), 4) if negs else None,
+            }
+    return out
+
+
+def error_list(
+    rows: Sequence[dict], scores: dict[str, Any], thr: dict[str, float], n: int, echo: Callable[[str], Any]
+) -> dict[str, list[dict]]:
+    """Misses and false alarms of the combined verdict, most confident first, with what moved each."""
+    verdicts = scores["verdicts"]
+    out: dict[str, list[dict]] = {"misses": [], "false_alarms": []}
+    order = np.argsort(-np.abs(np.asarray(scores["combined"]) - thr["combined"]))
+    for i in order:
+        g = _gold(rows[i])
+        flagged = bool(scores["combined"][i] >= thr["combined"])
+        if g == flagged:
+            continue
+        kind = "misses" if g else "false_alarms"
+        if len(out[kind]) >= n:
+            continue
+        v = verdicts[i]
+        item = {
+            "id": rows[i].get("id"),
+            "source": _source(rows[i]),
+            "subtype": rows[i].get("subtype"),
+            "score": round(float(v.score), 4),
+            "keywords": None if v.keyword_score is None else round(v.keyword_score, 3),
+            "ngram": round(float(scores["ngram"][i]), 3) if "ngram" in scores else None,
+            "classifier": None if v.classifier_prob is None else round(v.classifier_prob, 3),
+            "why": v.explanation.split("；关键词得分")[0][:160],
+            "text": rows[i]["text"][:160],
+        }
+        out[kind].append(item)
+    for kind, title in (("misses", "MISSES (fundraising not flagged)"), ("false_alarms", "FALSE ALARMS")):
+        echo(f"\n{title}: {len(out[kind])} shown")
+        for e in out[kind]:
+            parts = [f"kw {e['keywords']}"] + ([f"ngram {e['ngram']}"] if e["ngram"] is not None else [])
+            parts += [f"clf {e['classifier']}"] if e["classifier"] is not None else []
+            echo(f"  {e['score']:.2f} [{e['subtype']}/{e['source']}] {' '.join(parts)} | {e['why']}")
+            echo(f"       {e['text'][:110]!r}")
+    return out
+
+
+def evasion_report(
+    scorer: Scorer, rows: Sequence[dict], thr: dict[str, float], echo: Callable[[str], Any]
+) -> dict[str, Any]:
+    """Recall on disguised copies of the positives (traditional, symbols, pinyin, full-width, numerals) over recall
+    on the clean texts, per detector. The rewrites come from the repository's ``tools/keywords_eval/evasion.py``."""
+    from keywords import Lexicon, Matcher
+    from tools.keywords_eval.evasion import make_evasions  # repository tooling: run from a checkout
+
+    pos = [r["text"] for r in rows if _gold(r)]
+    ev = make_evasions(pos, Matcher(Lexicon.bundled()))
+    clean = detector_scores(scorer, pos)
+    dirty = detector_scores(scorer, [t for _, _, t in ev])
+    out: dict[str, Any] = {"n_positives": len(pos), "n_rewrites": len(ev)}
+    families = sorted({f for _, f, _ in ev})
+    for n in ("keywords", "ngram", "classifier", "combined"):
+        if n not in clean:
+            continue
+        rc = float(np.mean(np.asarray(clean[n]) >= thr[n])) if pos else 0.0
+        flags = np.asarray(dirty[n]) >= thr[n]
+        re_ = float(flags.mean()) if len(flags) else 0.0
+        fam = {f: round(float(np.mean([fl for (_, ff, _), fl in zip(ev, flags, strict=True) if ff == f])), 4)
+               for f in families}
+        out[n] = {"recall_clean": round(rc, 4), "recall_evasion": round(re_, 4),
+                  "ratio": round(re_ / rc, 4) if rc else None, "by_family": fam}
+        echo(f"evasion {n:<11} clean {rc:.3f}  rewritten {re_:.3f}  ratio {out[n]['ratio']}  {fam}")
+    return out

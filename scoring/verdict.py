@@ -1,16 +1,16 @@
 """Combine whichever detectors exist into one verdict (score 0–1, level, flag, explanation).
 
-Keyword evidence is explainable but blind to pitches without lexicon terms; the classifier separates pitches from
-compliant bank ads and news that repeat the same words. With both, the score is a logistic blend fitted on the dev
-split (``scoring/blend.py``); with one, that detector's score is the verdict.
+Keyword evidence is explainable but blind to pitches without lexicon terms; the models separate pitches from
+compliant bank ads and news that repeat the same words. The score is the learned combination of all of them
+(``scoring/combiner.py``, fitted by ``adscreen train``), which also says which evidence moved it. Without a fitted
+combination: the keyword score alone (keywords only), or the classifier's calibrated probability (a classifier
+whose combination has not been fitted yet). There is no floor: no detector's score is ever the verdict's minimum.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from scoring.blend import DEFAULT, Blend
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,27 @@ def level_for(score: float, t: Thresholds) -> str:
     return "low"
 
 
-def blend(keyword_score: float | None, classifier_prob: float | None, params: Blend = DEFAULT) -> float:
+@dataclass(frozen=True)
+class Combined:
+    """The learned combination's output for one document."""
+
+    score: float
+    explanation: str  # the features that moved it, in Chinese
+    version: str
+    ngram_prob: float | None = None
+
+
+def fallback_score(keyword_score: float | None, classifier_prob: float | None) -> float:
+    """Without a fitted combination: the classifier's calibrated probability when there is one, else the keywords'."""
     if keyword_score is None and classifier_prob is None:
         raise ValueError("no detector voted")
-    if classifier_prob is None:
-        return float(keyword_score)
-    if keyword_score is None:
-        return float(classifier_prob)
-    return params.score(keyword_score, classifier_prob)
+    return float(classifier_prob if classifier_prob is not None else keyword_score)
 
 
 def top_category(hits: list[dict[str, Any]]) -> str | None:
+    """The heaviest positive hit's category; ``ad_law`` when a licensed sender guarantees returns (labeling.md)."""
+    if any(h.get("rule") == "sender" and (h.get("value") or {}).get("rule") == "licensed_guarantee" for h in hits):
+        return "ad_law"
     positive = [h for h in hits if not h.get("counter", False) and h.get("weight", 0) > 0]
     if not positive:
         return None
@@ -79,15 +89,17 @@ def combine(
     thresholds: Thresholds = Thresholds(),
     *,
     classifier_version: str | None = None,
-    blend_params: Blend = DEFAULT,
+    combined: Combined | None = None,
 ) -> Verdict:
-    """``keyword`` is a ``keywords.MatchResult`` (or None when the lexicon is off)."""
+    """``keyword`` is a ``keywords.MatchResult`` (or None when the lexicon is off); ``combined`` the combination's
+    output for this document (None: no combination fitted, see :func:`fallback_score`)."""
     keyword_score = None if keyword is None else float(keyword.score)
     hits = [] if keyword is None else [h.to_dict() for h in keyword.hits]
-    score = min(1.0, max(0.0, blend(keyword_score, classifier_prob, blend_params)))
+    raw = combined.score if combined is not None else fallback_score(keyword_score, classifier_prob)
+    score = min(1.0, max(0.0, raw))
     detectors: list[str] = []
     versions: list[str] = []
-    parts: list[str] = []
+    parts: list[str] = [combined.explanation] if combined is not None and combined.explanation else []
     if keyword is not None:
         detectors.append("keywords")
         versions.append(f"kw:{keyword.lexicon_version}")
@@ -96,7 +108,12 @@ def combine(
     if classifier_prob is not None:
         detectors.append("classifier")
         versions.append(f"clf:{classifier_version or 'unknown'}")
-        parts.append(f"分类器判定为集资宣传的概率 {classifier_prob:.2f}")
+        if combined is None:
+            parts.append(f"分类器判定为集资宣传的概率 {classifier_prob:.2f}")
+    if combined is not None:
+        if combined.ngram_prob is not None:
+            detectors.append("ngram")
+        versions.append(f"comb:{combined.version}")
     return Verdict(
         score=score,
         level=level_for(score, thresholds),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from scoring.verdict import Thresholds, blend, combine, level_for
+from scoring.verdict import Combined, Thresholds, combine, fallback_score, level_for
 
 
 @dataclass
@@ -15,9 +15,18 @@ class _Hit:
     category: str
     weight: float
     counter: bool = False
+    rule: str = "literal"
+    value: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"term": self.term, "category": self.category, "weight": self.weight, "counter": self.counter}
+        return {
+            "term": self.term,
+            "category": self.category,
+            "weight": self.weight,
+            "counter": self.counter,
+            "rule": self.rule,
+            "value": self.value,
+        }
 
 
 @dataclass
@@ -41,49 +50,35 @@ def test_classifier_only():
     assert v.detectors == ["classifier"] and v.detector_versions == "clf:clf-abc" and v.hits == []
 
 
-def test_both_detectors_blend_and_a_confident_classifier_carries_a_silent_lexicon():
-    both = combine(_KwResult(0.0), 0.95, classifier_version="c1")
-    assert both.flag and both.detectors == ["keywords", "classifier"]
-    assert both.detector_versions == "kw:7+clf:c1"
-    # a news headline full of trigger words that the classifier sees as news stays out of the queue
-    news = combine(_KwResult(0.7, [_Hit("保本", "return_promise", 0.6)]), 0.05)
-    assert not news.flag
+def test_without_a_fitted_combination_the_classifier_decides_and_keywords_set_no_floor():
+    # no combination fitted yet for this classifier: its calibrated probability, never max(keyword, …)
+    strong_kw = combine(_KwResult(0.95, [_Hit("保本保息", "return_promise", 0.9)]), 0.05, classifier_version="c1")
+    assert strong_kw.score == pytest.approx(0.05) and not strong_kw.flag
+    assert strong_kw.detectors == ["keywords", "classifier"] and strong_kw.detector_versions == "kw:7+clf:c1"
+    assert fallback_score(0.9, None) == 0.9
+    with pytest.raises(ValueError):
+        fallback_score(None, None)
 
 
-def test_counter_evidence_hits_do_not_set_the_category():
+def test_the_combination_decides_when_given_and_is_named():
+    cmb = Combined(0.12, "综合判定0.12：发布者为持牌机构（招商银行）且无保本承诺", "comb-1", ngram_prob=0.2)
+    v = combine(_KwResult(0.95, [_Hit("年化", "rate", 0.8)], "关键词得分0.95：…"), 0.1, classifier_version="c1",
+                combined=cmb)
+    assert v.score == pytest.approx(0.12) and not v.flag
+    assert v.detectors == ["keywords", "classifier", "ngram"]
+    assert v.detector_versions == "kw:7+clf:c1+comb:comb-1"
+    assert v.explanation.startswith("综合判定0.12：发布者为持牌机构") and "关键词得分0.95" in v.explanation
+
+
+def test_counter_evidence_hits_do_not_set_the_category_and_ad_law_sender_does():
     v = combine(
         _KwResult(0.6, [_Hit("理财非存款", "risk_disclosure", -1.0, True), _Hit("年化", "rate", 0.3)]), None
     )
     assert v.category == "rate"
+    ad = _Hit("持牌机构承诺保本：招商银行", "ad_law", 0.6, True, "sender", {"rule": "licensed_guarantee"})
+    assert combine(_KwResult(0.2, [ad, _Hit("保本", "return_promise", 0.3)]), None).category == "ad_law"
 
 
 def test_thresholds_are_configurable():
     t = Thresholds(flag=0.3, high=0.9, medium=0.3)
     assert combine(None, 0.35, t).flag and level_for(0.35, t) == "medium"
-    with pytest.raises(ValueError):
-        blend(None, None)
-
-
-def test_blend_is_monotone_in_both_detectors_and_fits_from_labels():
-    from scoring.blend import DEFAULT, fit
-
-    grid = [0.0, 0.2, 0.5, 0.8, 1.0]
-    for k in grid:
-        probs = [DEFAULT.score(k, p) for p in grid]
-        assert probs == sorted(probs)
-    for p in grid:
-        kws = [DEFAULT.score(k, p) for k in grid]
-        assert kws == sorted(kws)
-    # a blend fitted on data where only the classifier is informative learns to trust the classifier
-    kw = [0.1, 0.9, 0.1, 0.9] * 10
-    pr = [0.9, 0.9, 0.1, 0.1] * 10
-    y = [True, True, False, False] * 10
-    b = fit(kw, pr, y, "synthetic", keyword_margin=1.0)  # the fitted part alone
-    assert b.score(0.1, 0.9) > 0.5 > b.score(0.9, 0.1)
-
-
-def test_strong_keyword_evidence_is_not_vetoed_by_the_classifier():
-    from scoring.blend import DEFAULT
-
-    assert DEFAULT.score(1.0, 0.02) >= 0.7 >= 0.5
-    assert DEFAULT.score(0.6, 0.02) < 0.5  # weak lexicon evidence still needs the classifier's agreement

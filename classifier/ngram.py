@@ -1,0 +1,210 @@
+"""Character n-gram model: TF-IDF over character 1–3-grams and a logistic regression, stored as plain arrays.
+
+Why: on short ads it is nearly as strong as the fine-tuned encoder (classifier/README.md), costs seconds to fit, so
+the combination can be fitted on its out-of-fold predictions, and it sees the whole text where the encoder reads
+windows. Texts go through the lexicon's normalisation (full-width, 繁→简, symbols between Han characters removed)
+and the classifier's digit masking (``textprep``), so evasion spellings and the SMS corpus's ``x`` masks look like
+the training data.
+
+Stored safely: ``ngram.json`` (settings, vocabulary in column order, provenance) and ``ngram.npz`` (idf, weights,
+intercept; loaded with ``allow_pickle=False``). Nothing is unpickled, so a models directory from elsewhere cannot
+run code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from classifier.textprep import prepare
+
+JSON_FILE = "ngram.json"
+NPZ_FILE = "ngram.npz"
+FORMAT = 1
+_STRIP = re.compile(r"[\sx0-9,。;:!?()、%《》【】\[\]{}.\-_/|~*#@]+")
+
+
+def normalise(text: str | None) -> str:
+    """The text the n-gram model reads: the lexicon's normalisation, then whitespace and digit masking."""
+    if not text:
+        return ""
+    from keywords.normalize import normalize  # the lexicon's folding: one definition of "the same characters"
+
+    return prepare(normalize(str(text)).text)
+
+
+def dup_key(text: str) -> str:
+    """Aggressive near-duplicate key (no digits, masks, punctuation, spaces): such rows share a fold."""
+    return _STRIP.sub("", normalise(text))[:80]
+
+
+@dataclass
+class NgramModel:
+    vocabulary: list[str]
+    idf: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    ngram_range: tuple[int, int] = (1, 3)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self._vec = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=tuple(self.ngram_range),
+            lowercase=False,
+            sublinear_tf=True,
+            vocabulary={g: i for i, g in enumerate(self.vocabulary)},
+            dtype=np.float32,
+        )
+        self._vec.idf_ = np.asarray(self.idf, dtype=np.float64)
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", "ngram-unsaved"))
+
+    # ------------------------------------------------------------------ fit
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        sample_weight: Sequence[float] | None = None,
+        *,
+        c: float = 4.0,
+        ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_features: int = 200_000,
+    ) -> NgramModel:
+        """Fit TF-IDF + class-balanced L2 logistic regression (``sample_weight`` on top, e.g. source weights)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(labels, dtype=np.int64)
+        if len(set(y.tolist())) < 2:
+            raise ValueError("the n-gram model needs both classes")
+        vec = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=ngram_range,
+            lowercase=False,
+            sublinear_tf=True,
+            min_df=min_df,
+            max_features=max_features,
+            dtype=np.float32,
+        )
+        x = vec.fit_transform([normalise(t) for t in texts])
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="liblinear")
+        lr.fit(x, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight, dtype=float))
+        vocab = [""] * len(vec.vocabulary_)
+        for g, i in vec.vocabulary_.items():
+            vocab[i] = g
+        meta = {"c": c, "min_df": min_df, "max_features": max_features, "n_train": len(y)}
+        return cls(vocab, vec.idf_.astype(np.float32), lr.coef_[0].astype(np.float32), float(lr.intercept_[0]),
+                   ngram_range, meta)
+
+    # ------------------------------------------------------------- predict
+    def transform(self, texts: Sequence[str | None]):
+        return self._vec.transform([normalise(t) for t in texts])
+
+    def decision_function(self, texts: Sequence[str | None]) -> np.ndarray:
+        """Log-odds of ``fundraising`` per text."""
+        if not len(texts):
+            return np.zeros(0, dtype=np.float32)
+        x = self.transform(texts)
+        return np.asarray(x @ self.coef + self.intercept, dtype=np.float32).ravel()
+
+    def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(texts), -40, 40)))
+
+    def top_ngrams(self, text: str, k: int = 3, min_len: int = 2) -> list[tuple[str, float]]:
+        """The n-grams that pushed this text's score up the most (for the case explanation)."""
+        x = self.transform([text]).tocsr()
+        contrib = x.data * self.coef[x.indices]
+        order = np.argsort(-contrib)
+        out: list[tuple[str, float]] = []
+        for j in order:
+            g = self.vocabulary[x.indices[j]]
+            if contrib[j] <= 0 or len(g) < min_len or g.strip() != g or any(o[0] in g or g in o[0] for o in out):
+                continue
+            out.append((g, float(contrib[j])))
+            if len(out) == k:
+                break
+        return out
+
+    # ------------------------------------------------------------- storage
+    def save(self, directory: Path, version: str) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.meta = {**self.meta, "version": version}
+        np.savez_compressed(
+            directory / NPZ_FILE,
+            idf=np.asarray(self.idf, dtype=np.float32),
+            coef=np.asarray(self.coef, dtype=np.float32),
+            intercept=np.array([self.intercept], dtype=np.float64),
+        )
+        doc = {
+            "format": FORMAT,
+            "kind": "char-tfidf-logistic",
+            "ngram_range": list(self.ngram_range),
+            "preprocessing": "keywords.normalize + classifier.textprep.prepare (digits -> x)",
+            "meta": self.meta,
+            "vocabulary": self.vocabulary,
+        }
+        (directory / JSON_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> NgramModel:
+        """FileNotFoundError when absent; ValueError when the files do not fit together."""
+        directory = Path(directory)
+        doc = json.loads((directory / JSON_FILE).read_text(encoding="utf-8"))
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"{directory}: unknown n-gram model format {doc.get('format')!r}")
+        with np.load(directory / NPZ_FILE, allow_pickle=False) as z:
+            idf, coef, intercept = z["idf"], z["coef"], float(z["intercept"][0])
+        vocab = [str(g) for g in doc["vocabulary"]]
+        if not (len(vocab) == len(idf) == len(coef)):
+            raise ValueError(f"{directory}: vocabulary, idf and weights differ in length")
+        lo, hi = (int(v) for v in doc["ngram_range"])
+        return cls(vocab, idf, coef, intercept, (lo, hi), dict(doc.get("meta") or {}))
+
+
+def fold_ids(texts: Sequence[str], labels: Sequence[int], k: int = 5, seed: int = 0) -> np.ndarray:
+    """Fold of each row for out-of-fold predictions: near-duplicates share a fold, labels stay balanced."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    keys = [dup_key(t) for t in texts]
+    groups = np.unique(np.array(keys, dtype=object), return_inverse=True)[1]
+    y = np.asarray(labels, dtype=np.int64)
+    folds = np.zeros(len(y), dtype=np.int64)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for f, (_, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+        folds[test_idx] = f
+    return folds
+
+
+def out_of_fold(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    sample_weight: Sequence[float] | None = None,
+    k: int = 5,
+    **fit_args,
+) -> np.ndarray:
+    """Log-odds of every row from a model that did not see it (nor its near-duplicates)."""
+    texts = list(texts)
+    y = np.asarray(labels, dtype=np.int64)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    folds = fold_ids(texts, y, k)
+    out = np.zeros(len(texts), dtype=np.float32)
+    for f in range(k):
+        tr = np.flatnonzero(folds != f)
+        te = np.flatnonzero(folds == f)
+        model = NgramModel.fit([texts[i] for i in tr], y[tr], None if w is None else w[tr], **fit_args)
+        out[te] = model.decision_function([texts[i] for i in te])
+    return out

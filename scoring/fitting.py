@@ -1,0 +1,129 @@
+"""Fitting the combination on the labelled rows, once per classifier version and data (``adscreen train`` runs it).
+
+The expensive parts are computed once per call: the lexicon's features of every train/dev row, the n-gram model's
+out-of-fold scores on train (5 fits) and its final fit, and the classifier's logits on dev. On the 2-core machine
+this takes about a minute for the 5,231-row seed set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scoring import combiner as C
+from scoring import features as F
+
+
+def _by_split(rows: Sequence[dict]) -> dict[str, list[dict]]:
+    from classifier.dataset import by_split
+
+    splits = by_split(list(rows))
+    if not splits["dev"]:  # no dev rows: hold out every 7th train row, as the classifier's training does
+        train = splits["train"]
+        splits["dev"] = train[::7]
+        splits["train"] = [r for i, r in enumerate(train) if i % 7]
+    return splits
+
+
+def labels(rows: Sequence[dict]) -> np.ndarray:
+    from classifier.dataset import label_to_int
+
+    return np.array([label_to_int(r["label"]) for r in rows], dtype=np.int64)
+
+
+def keyword_rows(matcher: Any | None, texts: Sequence[str]) -> tuple[list[Any], list[dict[str, float]]]:
+    results = [matcher.match(t) if matcher is not None else None for t in texts]
+    return results, [F.keyword_features(r, t) for r, t in zip(results, texts, strict=True)]
+
+
+def classifier_logits(classifier: Any | None, texts: Sequence[str]) -> np.ndarray | None:
+    if classifier is None:
+        return None
+    return np.array([F.prob_logit(p) for p in classifier.predict_proba(list(texts))], dtype=np.float64)
+
+
+def fit_from_rows(
+    rows: Sequence[dict],
+    matcher: Any | None,
+    classifier: Any | None = None,
+    *,
+    folds: int = 5,
+    source_power: float = 0.5,
+    echo: Callable[[str], Any] = lambda s: None,
+) -> C.Combiner:
+    """Fit the n-gram model and the combination on ``rows`` (with ``split``); dev calibrates, test is untouched."""
+    from classifier.calibrate import choose_threshold
+    from classifier.dataset import data_hash, source_weights
+    from classifier.metrics import prf
+    from classifier.ngram import NgramModel, out_of_fold
+
+    t0 = time.time()
+    splits = _by_split(rows)
+    train, dev = splits["train"], splits["dev"]
+    tr_texts, dv_texts = [r["text"] for r in train], [r["text"] for r in dev]
+    y_tr, y_dv = labels(train), labels(dev)
+    w_tr = np.asarray(source_weights(train, source_power) if source_power else np.ones(len(train)))
+    echo(f"n-gram model: {folds}-fold out-of-fold scores on {len(train)} train rows")
+    oof = out_of_fold(tr_texts, y_tr, w_tr, k=folds)
+    ngram = NgramModel.fit(tr_texts, y_tr, w_tr)
+    ng_dev = ngram.decision_function(dv_texts)
+    echo("lexicon features")
+    _, kw_tr = keyword_rows(matcher, tr_texts)
+    _, kw_dv = keyword_rows(matcher, dv_texts)
+    clf_dev = classifier_logits(classifier, dv_texts)
+    version = getattr(classifier, "version", None)
+    meta = {
+        "classifier_version": version,
+        "lexicon_version": getattr(matcher, "version", None),
+        "data_hash": data_hash(list(rows)),
+        "n_rows": {"train": len(train), "dev": len(dev)},
+        "folds": folds,
+        "source_power": source_power,
+        "fitted_on": "stage 1: train split (n-gram out-of-fold); stage 2 and calibration: dev split",
+        "ngram_version": f"ngram-{data_hash(list(rows))[:8]}",
+    }
+    comb = C.fit(
+        C.FitData(kw_tr, oof, None, y_tr, w_tr),
+        C.FitData(kw_dv, ng_dev, clf_dev, y_dv, np.ones(len(dev))),
+        ngram_model=ngram,
+        meta=meta,
+    )
+    # figures on dev (calibration data, so optimistic) and on train out-of-fold (stage 1 only)
+    p_dev = comb.predict(C.rows_matrix(kw_dv, ng_dev), clf_dev)
+    ng_thr = choose_threshold(1 / (1 + np.exp(-ng_dev)), y_dv)
+    comb.meta["metrics"] = {
+        "dev_at_0.5": prf(y_dv, (p_dev >= 0.5).astype(int)),
+        "dev_best_threshold": round(float(choose_threshold(p_dev, y_dv)), 4),
+        "train_oof_stage1_at_0.5": prf(y_tr, (comb.stage1(C.rows_matrix(kw_tr, oof)) >= 0).astype(int)),
+    }
+    comb.meta["ngram_threshold"] = round(float(ng_thr), 4)
+    comb.meta["fit_seconds"] = round(time.time() - t0, 1)
+    return comb
+
+
+def ensure_combiner(
+    model_dir: Path,
+    rows: Sequence[dict],
+    matcher: Any | None,
+    classifier: Any | None = None,
+    *,
+    force: bool = False,
+    echo: Callable[[str], Any] = lambda s: None,
+) -> C.Combiner:
+    """The combination for this classifier version, fitted (and saved) when missing or fitted on other data."""
+    from classifier.dataset import data_hash
+
+    version = getattr(classifier, "version", None)
+    path = C.path_for(model_dir, version)
+    if not force:
+        have = C.load_for(model_dir, version)
+        if have is not None and have.meta.get("data_hash") == data_hash(list(rows)):
+            return have
+    comb = fit_from_rows(rows, matcher, classifier, echo=echo)
+    comb.save(path)
+    echo(f"combination {comb.version} -> {path} ({comb.meta['fit_seconds']} s)")
+    return comb

@@ -1,0 +1,164 @@
+"""The learned combination: no floor, monotone in every detector's score, explanations that name the evidence,
+stored without pickle and versioned with the classifier."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keywords import Lexicon, Matcher
+from scoring import combiner as C
+from scoring import features as F
+from scoring.engine import Scorer
+from scoring.fitting import fit_from_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _FakeClassifier:
+    """A stand-in classifier whose probability the test chooses."""
+
+    version = "clf-test"
+    threshold = 0.5
+
+    def __init__(self, prob: float = 0.5) -> None:
+        self.prob = prob
+
+    def predict_proba(self, texts):
+        return [self.prob for _ in texts]
+
+
+def _seed_rows() -> list[dict]:
+    rows = [json.loads(x) for x in (ROOT / "classifier/data/seed.jsonl").read_text("utf-8").splitlines()]
+    train = [r for r in rows if r["split"] == "train"][::8]
+    dev = [r for r in rows if r["split"] == "dev"][::2]
+    return train + dev
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(Lexicon.bundled())
+
+
+@pytest.fixture(scope="module")
+def fitted(matcher) -> C.Combiner:
+    """Keywords + n-gram + a (constant-on-train, varied-on-dev) classifier, fitted on a slice of the seed set."""
+
+    class DevClassifier(_FakeClassifier):
+        def predict_proba(self, texts):  # informative on dev: near the label for most rows
+            lookup = {r["text"]: r["label"] == "fundraising" for r in _seed_rows()}
+            return [0.85 if lookup.get(t) else 0.15 for t in texts]
+
+    return fit_from_rows(_seed_rows(), matcher, DevClassifier(), folds=3)
+
+
+@pytest.fixture(scope="module")
+def no_clf(matcher) -> C.Combiner:
+    return fit_from_rows(_seed_rows(), matcher, None, folds=3)
+
+
+def _row(**over: float) -> dict[str, float]:
+    f = F.keyword_features(None, "x" * 80)
+    f.update(over)
+    return f
+
+
+def _score(comb: C.Combiner, feats: dict[str, float], ngram: float = 0.0, clf: float | None = None) -> float:
+    x = C.rows_matrix([feats], np.array([ngram]))
+    return float(comb.predict(x, None if clf is None else np.array([clf]))[0])
+
+
+def test_constrained_fit_respects_the_signs():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] - x[:, 1] + 0.1 * rng.normal(size=400) > 0).astype(float)
+    coef, _ = C.fit_logistic(x, y, np.ones(400), [+1, +1, -1])
+    assert coef[0] > 1.0  # the real positive effect is learnt
+    assert coef[1] == pytest.approx(0.0, abs=1e-9)  # a "+" feature with a negative effect is clamped to 0
+    assert coef[2] <= 0.0
+
+
+def test_monotone_in_each_detectors_score(fitted):
+    grid = np.linspace(-8, 8, 17)
+    base = _row(kw_score=0.4, cat_return=0.3)
+    by_clf = [_score(fitted, base, 0.0, c) for c in grid]
+    by_ngram = [_score(fitted, base, g, 0.0) for g in grid]
+    by_kw = [_score(fitted, _row(kw_score=k, cat_return=0.3), 0.0, 0.0) for k in np.linspace(0, 1, 11)]
+    for seq in (by_clf, by_ngram, by_kw):
+        assert all(b >= a - 1e-12 for a, b in zip(seq, seq[1:], strict=False)), seq
+    assert by_clf[-1] > by_clf[0] and by_ngram[-1] > by_ngram[0]
+    # and in every piece of evidence: every weight has its feature's sign
+    for name, w in fitted.weights().items():
+        sign = next(s for n, s in zip(fitted.names + [F.CLASSIFIER.name], fitted.signs + [1], strict=True)
+                    if n == name)
+        assert w * sign >= -1e-12, (name, w)
+
+
+def test_no_floor_strong_keywords_licensed_sender_low_classifier_is_not_flagged(fitted, matcher):
+    text = "【中信银行】尊敬的客户：我行稳健理财第8期，预期年化收益率高达5.2%，稳定收益，五万起投，额度有限，欲购从速。"
+    strong = _row(kw_score=0.95, cat_return=0.6, cat_rate=0.5, cat_solicit=0.4, rate_annual=5.2 / 40,
+                  sender_licensed=1.0, ctr_licensed=0.6)
+    low = F.prob_logit(0.03)
+    assert _score(fitted, strong, ngram=0.0, clf=low) < 0.5  # the old floor would have kept it ≥ 0.65
+    scorer = Scorer(matcher, _FakeClassifier(0.03), combiner=_as_version(fitted, "clf-test"))
+    (v,) = scorer.score([text])
+    assert not v.flag and "持牌机构" in v.explanation
+
+
+def _as_version(comb: C.Combiner, version: str) -> C.Combiner:
+    comb.meta["classifier_version"] = version
+    return comb
+
+
+def test_explanation_names_the_top_features(no_clf, matcher):
+    text = "【鑫盛财富】本公司理财产品保本保息，年化收益18%，一万起投，稳赚不赔，推荐好友另有返利。"
+    scorer = Scorer(matcher, None, combiner=no_clf)
+    (v,) = scorer.score([text])
+    assert v.flag and v.explanation.startswith("综合判定")
+    head = v.explanation.split("；关键词得分")[0]
+    named = [p for p in ("保本保息", "年化收益18%", "非持牌机构", "字符模型", "起投", "返利", "关键词证据") if p in head]
+    assert len(named) >= 2, head
+    benign = scorer.score(["二手自行车转让，九成新，价格面议，限本地自提。"])[0]
+    assert not benign.flag and benign.explanation.startswith("综合判定")
+
+
+def test_explain_picks_the_largest_contributions_in_the_verdicts_direction(matcher):
+    r = matcher.match("【鑫盛财富】保本保息，年化收益18%，一万起投")
+    contrib = {"guarantee_x_rate": 2.5, "sender_unlicensed": 1.8, "min_amount": 0.2, "ctr_risk": -0.1, "length": 0.05}
+    line = C.explain(contrib, 0.97, True, r, {})
+    assert line.startswith("综合判定0.97：承诺保本保息并给出年化收益18%，发布者非持牌机构（鑫盛财富）"), line
+
+
+def test_saved_without_pickle_and_versioned_with_the_classifier(tmp_path, no_clf, fitted):
+    path = C.path_for(tmp_path, None)
+    no_clf.save(path)
+    assert sorted(p.name for p in path.rglob("*") if p.is_file()) == ["combiner.json", "ngram.json", "ngram.npz"]
+    back = C.load_for(tmp_path, None)
+    feats = [_row(kw_score=0.7, cat_return=0.5), _row()]
+    ng = np.array([1.5, -2.0])
+    assert np.allclose(back.predict(C.rows_matrix(feats, ng)), no_clf.predict(C.rows_matrix(feats, ng)))
+    texts = ["保本保息年化18%", "今天天气很好"]
+    assert np.allclose(back.ngram.decision_function(texts), no_clf.ngram.decision_function(texts))
+    assert C.load_for(tmp_path, "clf-other") is None
+    _as_version(fitted, "clf-test").save(C.path_for(tmp_path, "clf-test"))
+    assert C.load_for(tmp_path, "clf-test").uses_classifier
+    # a combination fitted for another classifier is never applied
+    s = Scorer(None, _FakeClassifier(0.2), combiner=_as_version(C.load_for(tmp_path, "clf-test"), "clf-else"))
+    assert s.usable_combiner() is None and s.score(["x"])[0].score == pytest.approx(0.2)
+
+
+def test_keywords_and_ngram_without_classifier_and_hits_keep_their_fields(no_clf, matcher):
+    scorer = Scorer(matcher, None, combiner=no_clf)
+    assert scorer.detectors == ["keywords", "ngram"]
+    fields = {"title": "保本保息理财", "body": "联系人王经理，年化18%，一万起投，电话138xxxx"}
+    (v,) = scorer.score_fields([fields])
+    assert "comb:" in v.detector_versions and "ngram" in v.detectors and v.keyword_score > 0.9
+    for h in v.hits:
+        assert fields[h["field"]][h["start"] : h["end"]] == h["matched"]
+    # keywords only (no combination) still works: the keyword score is the verdict
+    bare = Scorer(matcher, None)
+    (kw_only,) = bare.score(["保本保息，年化收益20%，稳赚不赔"])
+    assert kw_only.score == pytest.approx(kw_only.keyword_score) and kw_only.detectors == ["keywords"]
