@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     operator_spike_per_day: int = 5  # new ads of one operator within 24 hours that raise a spike warning
     warning_webhook_url: str | None = None  # early warnings are POSTed here (HMAC-SHA256 signed); none: not sent
     warning_webhook_secret: str = ""  # the HMAC key of the warning webhook
+    # responsible units (属地管理) of the review app; none: the bundled Shangqiu units (store/data/units.yaml)
+    units_file: Path | None = None
+    referral_two_person: bool = False  # a referral needs a second inspector's confirmation
+    qa_dismiss_share: float = 0.0  # share (0–1) of dismissals sampled for a second reader
     # Images in ads (issue 14): the crawler keeps at most this many per detail page, each at most this many bytes and
     # pixels (checked by magic bytes and from the header before decoding); the ``images`` queue reads them (OCR, QR).
     max_images_per_page: int = 8

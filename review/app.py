@@ -19,15 +19,17 @@ from keywords import LexiconError
 from review import api, pages
 from review.deps import CsrfError, Forbidden, NotAuthenticated
 from review.highlight import css_class, safe_href
-from review.labels import LEVEL_LABELS, STATUS_LABELS
+from review.labels import LEVEL_LABELS, QA_LABELS, STATUS_LABELS, rule_label
 from review.schemas import UNUSABLE_MESSAGE
 from review.security import APP_CSP, COMMON_HEADERS
 from review.services.cases import case_text_fields, case_title
 from review.services.errors import InvalidInput, NotFound
-from review.services.lexicon import default_rescore
+from review.services.lexicon import default_rescore, thread_runner
 from review.services.referral import NothingToExport
+from review.services.workflow import Rules
 from review.timefmt import bjt
 from review.users import ROLE_LABELS
+from store import units
 from store.db import sessionmaker_for
 from store.queue import QueueError
 
@@ -46,9 +48,11 @@ def make_templates() -> Jinja2Templates:
     env.filters["bjt"] = bjt  # every time shown: "YYYY-MM-DD HH:MM 北京时间"
     env.filters["safe_href"] = safe_href
     env.filters["css_class"] = css_class
+    env.filters["rule_label"] = rule_label
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
+        QA_LABELS=QA_LABELS,
         ROLE_LABELS=ROLE_LABELS,
         case_title=case_title,
         case_text_fields=case_text_fields,
@@ -60,8 +64,14 @@ def create_app(
     database_url: str | None = None,
     lexicon_dir: str | Path | None = None,
     trusted_proxies: str | None = None,
+    units_file: str | Path | None = None,
+    rules: Rules | None = None,
 ) -> FastAPI:
-    """The review app on ``database_url`` (default: settings); ``app.state.rescore`` can be swapped in tests."""
+    """The review app on ``database_url`` (default: settings); ``app.state.rescore`` can be swapped in tests.
+
+    On start the responsible units are loaded from ``units_file`` (default: ``ADSCREEN_UNITS_FILE``, else the
+    bundled Shangqiu units) into the database, and flags not yet routed to a unit are routed.
+    """
     from adscreen.settings import get_settings
 
     settings = get_settings()
@@ -83,6 +93,12 @@ def create_app(
     app.state.ttl = settings.claim_ttl_seconds
     app.state.lexicon_dir = Path(lexicon_dir or settings.lexicon_dir)
     app.state.rescore = default_rescore
+    app.state.rules = rules or Rules(settings.referral_two_person, settings.qa_dismiss_share)
+    app.state.embedded = settings.embedded
+    # how an approval's rescore runs: in a thread (embedded mode scores in-process; with workers it only sends the
+    # Celery task, by name); tests swap it for a direct call
+    app.state.run_job = thread_runner
+    prepare_units(app.state.sessionmaker, units_file or settings.units_file)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette hook
@@ -160,6 +176,16 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+def prepare_units(sessionmaker: Any, units_file: str | Path | None) -> None:
+    """Units file → ``units`` table, then the unit, area, categories and search text of every flag not yet routed
+    (flags raised before migration 0008, or while the table was empty)."""
+    specs = units.load_units_file(units_file)
+    with sessionmaker() as session:
+        units.sync_units(session, specs)
+        units.route_flags(session)
+        session.commit()
 
 
 def _printable(value: Any) -> Any:

@@ -125,6 +125,7 @@ def env(pg_url, tmp_path, monkeypatch):
     app = create_app(pg_url, lexicon_dir=tmp_path / "lexicon")
     rescored: list[str] = []
     app.state.rescore = lambda: rescored.append("open")
+    app.state.run_job = lambda job: job()  # the approval's background rescore, run at once
     FakeLexiconStore.added = []
     monkeypatch.setattr(review_lexicon, "store", FakeLexiconStore)
     return {"url": pg_url, "app": app, "ids": ids, "rescored": rescored}
@@ -359,7 +360,9 @@ def test_expired_claim_can_be_taken_over(env):
 def test_next_on_empty_queue(env):
     c, _ = api_client(env["app"], "insp")
     for _ in env["ids"]:
-        assert c.post("/api/v1/queue/next").status_code == 200
+        r = c.post("/api/v1/queue/next")
+        assert r.status_code == 200
+        _confirm(c, r.json()["flag_id"])
     assert c.post("/api/v1/queue/next").status_code == 204
     r = page_login(env["app"], "insp2").post("/queue/next", data={"csrf_token": "x"})
     assert r.status_code == 403  # and the page route also needs its token
@@ -449,8 +452,12 @@ def test_page_decision_flow_goes_to_next_case(env):
     assert "已确认" in c.get(f"/cases/{fid}").text
     r = c.post(f"/cases/{env['ids'][1]}/release", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
-    r = c.post(f"/cases/{env['ids'][2]}/decide", data={"csrf_token": token, "action": "dismiss"})
-    assert r.status_code == 409 and "排除" not in r.text.split("队列操作失败")[0][-5:]
+    r = c.post(
+        f"/cases/{env['ids'][2]}/decide", data={"csrf_token": token, "action": "dismiss", "note": "我写的备注"}
+    )
+    # refused in place, in Chinese, with the note kept (not an English 409 page)
+    assert r.status_code == 422 and 'id="form-error"' in r.text and "排除须选择理由" in r.text
+    assert "我写的备注</textarea>" in r.text and "409" not in r.text
 
 
 def test_snapshot_is_served_inert(env):
@@ -528,7 +535,7 @@ def test_referral_export_package_and_status(env):
             s.scalars(select(AuditEvent).where(AuditEvent.action == "referral.export")).one().after["flags"]
         )
     assert c.post("/api/v1/referrals/export", json={"flag_ids": [env["ids"][0]]}).status_code == 409
-    assert [r["flag_id"] for r in c.get("/api/v1/referrals?status=referred").json()] == sorted(
+    assert sorted(r["flag_id"] for r in c.get("/api/v1/referrals?status=referred").json()) == sorted(
         [env["ids"][0], evil]
     )
 
@@ -629,25 +636,26 @@ def test_propose_from_case_page_and_approve_on_lexicon_page(env):
     assert "已批准" in e.get("/lexicon").text or "批准" in e.get("/lexicon").text
 
 
-def test_suggestions_route(env, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        review_lexicon,
-        "suggest_terms",
-        lambda confirmed, dismissed, lex, top_k: (
-            calls.append((confirmed, dismissed, top_k)) or [{"term": "保本", "score": 2.0}]
-        ),
-    )
+def test_suggestions_route(env):
     insp, _ = api_client(env["app"], "insp")
     editor, _ = api_client(env["app"], "editor")
     assert editor.get("/api/v1/lexicon/suggestions").json() == []  # nothing confirmed yet
+    texts = [  # three different ads of one scheme: its name has the support of three groups
+        "金鹅宝计划第一期火热招募中，认购即送豪礼，每月到账。",
+        "会员专享：加入金鹅宝，养老无忧，子女放心，名额有限。",
+        "金鹅宝项目说明会本周六在市民中心举行，现场签约有礼。",
+    ]
+    with session_scope(env["url"]) as s:
+        extra = [add_case(s, 300 + i, text).id for i, text in enumerate(texts)]
     _confirm(insp, env["ids"][0])
+    for fid in extra:
+        _confirm(insp, fid)
     insp.post(f"/api/v1/cases/{env['ids'][1]}/decision", json={"action": "dismiss", "reason": "ad_law"})
-    assert editor.get("/api/v1/lexicon/suggestions?top_k=5").json() == [{"term": "保本", "score": 2.0}]
-    confirmed, dismissed, top_k = calls[-1]
-    assert len(confirmed) == 1 and "养老公寓" in confirmed[0] and len(dismissed) == 1 and top_k == 5
+    got = editor.get("/api/v1/lexicon/suggestions?top_k=5").json()
+    assert got and len(got) <= 5 and all(0 <= g["precision"] <= 1 for g in got)
+    assert any("金鹅宝" in g["term"] for g in got)
     page = editor.get("/lexicon?suggest=1").text
-    assert "<b>保本</b>" in page and 'action="/lexicon/propose"' in page
+    assert "金鹅宝" in page and 'action="/lexicon/propose"' in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = editor.post(
         "/lexicon/propose",
@@ -672,7 +680,9 @@ def test_dashboard_numbers_and_charts(env):
     assert sum(sum(v) for v in s["flags_by_category"].values()) == 5
     assert s["flags_by_source"] == {"示例分类信息网": [0] * 29 + [5]}
     html = c.get("/dashboard").text
-    assert html.count("<svg") == 5 and "50%" in html
+    assert html.count('class="chart"') == 8 and "50%" in html
+    assert '<script type="application/json" id="dashboard-data">' in html
+    assert '<script src="/static/vendor/echarts/echarts.min.js"' in html
 
 
 def test_openapi_lists_the_api(env):
@@ -728,7 +738,8 @@ def test_approval_with_the_real_lexicon_store(env, monkeypatch, tmp_path):
     assert r.status_code == 200, r.text
     after = editor.get("/api/v1/lexicon").json()
     assert after["version"] != before["version"] and r.json()["lexicon_version"] == after["version"]
-    assert any(t["term"] == "床位返租" and t["category"] == "pension" for t in after["terms"])
+    found = editor.get("/api/v1/lexicon?q=床位返租").json()["terms"]
+    assert any(t["term"] == "床位返租" and t["category"] == "pension" for t in found)
     assert after["history"][0]["actor"] == "editor" and f"proposal #{pid}" in after["history"][0]["reason"]
     assert env["rescored"] == ["open"]
     assert "床位返租" in editor.get("/lexicon").text
@@ -743,7 +754,7 @@ def test_admin_audit_log(env):
     assert events[0]["before"]["status"] == "claimed" and events[0]["after"]["note"] == "<b>上报</b>"
     assert [e["actor"] for e in c.get("/api/v1/audit?actor=admin").json()][:1] == ["admin"]
     html = c.get("/audit?entity=flag").text
-    assert "flag.escalate" in html and "<b>上报</b>" not in html
+    assert "admin 将此案上报" in html and "<b>上报</b>" not in html and "flag.escalate" not in html
 
 
 def test_escalated_case_is_decided_by_an_admin(env):

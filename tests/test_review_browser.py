@@ -191,9 +191,9 @@ def test_login_queue_case_confirm_export(server, browser, shots):
     page.wait_for_url(f"{base}/cases/{ids[1]}")
     assert "确认涉嫌" in page.locator(".flash").inner_text()
 
-    page.select_option("#reason", "ad_law")
     page.locator("body").click(position={"x": 5, "y": 5})
-    page.keyboard.press("d")  # shortcut: dismiss with the chosen reason
+    page.keyboard.press("d")  # shortcut: dismiss, then 1 for the first reason (违反广告法但非集资)
+    page.keyboard.press("1")
     page.wait_for_url(f"{base}/cases/{ids[2]}")
 
     page.goto(f"{base}/referrals")
@@ -216,7 +216,8 @@ def test_login_queue_case_confirm_export(server, browser, shots):
     with session_scope(server["url"]) as s:
         seed_history(s)  # a month of backdated flags and decisions for the charts
     page.goto(f"{base}/dashboard")
-    assert page.locator("svg.chart").count() == 5
+    page.wait_for_selector("#chart-category canvas")
+    assert page.locator(".chart canvas").count() >= 8
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
     assert errors == []
     context.close()

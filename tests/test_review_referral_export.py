@@ -72,7 +72,7 @@ def test_xlsx_has_typed_cells_a_frozen_header_and_an_autofilter(package):
     assert posted.number_format == "yyyy-mm-dd hh:mm"
     found = ws.cell(r, col["发现时间（北京时间）"])
     assert found.is_date and isinstance(found.value, datetime)
-    deadline = ws.cell(r, col["核查期限(15个工作日)"])
+    deadline = ws.cell(r, col["核查期限(15个工作日，已扣除法定节假日)"])
     assert deadline.is_date and deadline.number_format == "yyyy-mm-dd"
     assert deadline.value.date() > found.value.date()
     assert ws.cell(r, col["检测器版本"]).value == "lex:v1+clf:v1"
@@ -83,7 +83,7 @@ def test_csv_carries_posting_time_and_detector_versions(package):
     rows = list(csv.DictReader(io.StringIO(zf.read("referrals.csv").decode("utf-8-sig"))))
     assert rows[0]["发布时间（北京时间）"] == "2026-11-28 21:05 北京时间"
     assert {r["检测器版本"] for r in rows} == {"lex:v1+clf:v1"}
-    assert date.fromisoformat(rows[0]["核查期限(15个工作日)"])
+    assert date.fromisoformat(rows[0]["核查期限(15个工作日，已扣除法定节假日)"])
 
 
 def test_snapshots_get_the_extension_of_what_was_captured(package):

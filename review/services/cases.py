@@ -28,6 +28,7 @@ from store import queue
 from store.documents import snapshot
 from store.models import (
     AuditEvent,
+    CaseComment,
     Decision,
     Document,
     DocumentVersion,
@@ -239,6 +240,7 @@ class CaseView:
     decisions: list[Decision] = field(default_factory=list)
     history: list[AuditEvent] = field(default_factory=list)
     proposals: list[TermProposal] = field(default_factory=list)
+    comments: list[CaseComment] = field(default_factory=list)
 
 
 def get_flag(session: Session, flag_id: int) -> Flag:
@@ -275,6 +277,7 @@ def load_case(session: Session, flag_id: int) -> CaseView:
                 select(TermProposal).where(TermProposal.flag_id == flag.id).order_by(TermProposal.id)
             )
         ),
+        comments=queue.comments(session, flag.id),
     )
 
 
@@ -346,11 +349,13 @@ def decide(
     note: str,
     ttl_seconds: int,
     whole_group: bool = False,
+    allowed_units: list[str] | None = None,
 ) -> Decided:
     """Decide a case (claiming it first), and when asked every near-duplicate the reviewer can take; commits.
 
-    Duplicates held by another inspector are left to them. An escalated case is decided by an admin without a
-    claim (:func:`admin_decides`), alone.
+    Duplicates held by another inspector are left to them, and so are those of units outside ``allowed_units``
+    (the reviewer's scope; None: every unit). An escalated case is decided by an admin without a claim
+    (:func:`admin_decides`), alone.
     """
     if not (usable(note) and usable(reason or "")):
         raise InvalidInput("备注或理由含有无效字符")
@@ -365,6 +370,8 @@ def decide(
     decided = [flag_id]
     if whole_group:
         for other in group_flags(session, flag, include_self=False):
+            if allowed_units is not None and other.unit not in allowed_units:
+                continue
             try:  # store.queue.claimable says whether the reviewer may take it
                 queue.claim(session, other.id, user.username, ttl_seconds)
                 queue.decide(

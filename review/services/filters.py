@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from review.labels import LEVEL_LABELS
 from review.timefmt import BEIJING
@@ -50,7 +50,10 @@ def parse_page(value: str | None) -> int:
 
 
 def parse_queue_filter(params: Mapping[str, str]) -> tuple[QueueFilter, dict[str, str]]:
-    """Query parameters → QueueFilter plus the accepted values (to fill the form and the API's ``filters``)."""
+    """Query parameters → QueueFilter plus the accepted values (to fill the form and the API's ``filters``).
+
+    Dates are calendar days in Beijing and both ends are inclusive: ``until=2026-11-30`` takes in that whole day.
+    """
     clean: dict[str, str] = {}
     f = QueueFilter(status="open")
     status = params.get("status", "open")
@@ -60,11 +63,19 @@ def parse_queue_filter(params: Mapping[str, str]) -> tuple[QueueFilter, dict[str
     elif status in {s.value for s in FlagStatus}:
         f.status = status
         clean["status"] = status
-    for name in ("level", "category", "region"):
+    for name in ("level", "category", "region", "unit", "assignee"):
         value = clean_text(params.get(name))
         if value and (name != "level" or value in LEVEL_LABELS):
             setattr(f, name, value)
             clean[name] = value
+    q = clean_text(params.get("q"), 100)
+    if q:
+        f.q = q
+        clean["q"] = q
+    if params.get("qa") == "pending":
+        f.qa_pending = True
+        f.status = None
+        clean["qa"] = "pending"
     source_id = parse_id(params.get("source_id"))
     if source_id is not None:
         f.source_id = source_id
@@ -76,6 +87,11 @@ def parse_queue_filter(params: Mapping[str, str]) -> tuple[QueueFilter, dict[str
             continue
         # clamped: 0001-01-01 in Beijing is before the first instant a datetime can hold in UTC
         day = min(max(day, EARLIEST), LATEST)
+        if name == "until":
+            day += timedelta(days=1)  # inclusive: up to the end of that Beijing day
         setattr(f, name, day.replace(tzinfo=BEIJING))
         clean[name] = params[name]
     return f, clean
+
+
+FILTER_KEYS = ("status", "level", "category", "region", "unit", "assignee", "q", "qa", "source_id", "since", "until")

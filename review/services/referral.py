@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,8 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from keywords.normalize import normalize
 from review.labels import DISMISS_REASONS, LEVEL_LABELS
@@ -41,7 +42,7 @@ from review.services.cases import (
 from review.timefmt import beijing, bjt, iso
 from review.workdays import review_deadline
 from store import audit, queue
-from store.models import Decision, Flag, FlagStatus, User, utcnow
+from store.models import Decision, Document, DocumentVersion, Flag, FlagStatus, User, utcnow
 
 CAPTURE_TOOL = "adscreen 0.1 自动监测爬虫"
 RISK = {"high": "高", "medium": "中", "low": "低"}
@@ -89,6 +90,9 @@ _TEMPLATES = Environment(
 _TEMPLATES.filters["bjt"] = bjt
 
 
+Extra = Callable[[list[dict[str, Any]]], dict[str, bytes]]  # referral rows → more files for the package
+
+
 class NothingToExport(Exception):
     """None of the chosen cases is confirmed (already referred, or never confirmed): 409."""
 
@@ -100,8 +104,6 @@ def case_id(flag: Flag) -> str:
 def snapshot_file(flag: Flag) -> str:
     """The snapshot's name in the package, with the extension of what was captured (``.html``, ``.json`` …)."""
     return f"snapshots/{case_id(flag)}{case_snapshot(flag).extension}"
-
-
 
 
 def _normalized(text: str) -> str:
@@ -117,15 +119,32 @@ def _last_decision(session: Session, flag: Flag) -> Decision | None:
     )
 
 
-def referral_row(session: Session, flag: Flag) -> dict[str, Any]:
+_UNSET: Any = object()
+
+
+def last_confirmations(session: Session, flag_ids: list[int]) -> dict[int, Decision]:
+    """Each flag's latest confirmation, in one query (a list of cases must not cost a query per case)."""
+    if not flag_ids:
+        return {}
+    latest = (
+        select(func.max(Decision.id))
+        .where(Decision.flag_id.in_(flag_ids), Decision.action == "confirm")
+        .group_by(Decision.flag_id)
+    )
+    return {d.flag_id: d for d in session.scalars(select(Decision).where(Decision.id.in_(latest)))}
+
+
+def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSET) -> dict[str, Any]:
     """One case in §4.2 terms, with typed values (aware datetimes, dates, floats): the one source of the CSV,
-    XLSX, JSON and evidence sheet. Document text, hits and snapshot come from ``review.services.cases``."""
+    XLSX, JSON and evidence sheet. Document text, hits and snapshot come from ``review.services.cases``.
+    ``decision``: the case's last confirmation when the caller has loaded it already."""
     doc, verdict = flag.document, flag.verdict
     version = case_version(flag)  # what was judged: the page may have changed since
     fields = case_text_fields(flag)
     deadline = review_deadline(flag.created_at)
     snap = case_snapshot(flag)
-    decision = _last_decision(session, flag)
+    if decision is _UNSET:
+        decision = _last_decision(session, flag)
     return {
         "case_id": case_id(flag),
         "flag_id": flag.id,
@@ -163,12 +182,20 @@ def referral_row(session: Session, flag: Flag) -> dict[str, Any]:
         "decided_at": decision.created_at if decision else None,
         "note": decision.note if decision else "",
         "referred_at": flag.referred_at,
+        "unit": flag.unit,
+        "second_by": flag.second_by,
     }
 
 
-def referral_record(session: Session, flag: Flag) -> dict[str, Any]:
+def referral_record(session: Session, flag: Flag, decision: Decision | None = _UNSET) -> dict[str, Any]:
     """The row as JSON data (the API and ``referrals.json``): times in ISO-8601 with their offset."""
-    return {key: _json_value(value) for key, value in referral_row(session, flag).items()}
+    return {key: _json_value(value) for key, value in referral_row(session, flag, decision).items()}
+
+
+def referral_records(session: Session, flags: list[Flag]) -> list[dict[str, Any]]:
+    """Rows of many cases with a fixed number of queries (flags loaded by :func:`with_evidence`)."""
+    decisions = last_confirmations(session, [f.id for f in flags])
+    return [referral_record(session, f, decisions.get(f.id)) for f in flags]
 
 
 def _json_value(value: Any) -> Any:
@@ -271,16 +298,51 @@ def evidence_sheet(session: Session, flag: Flag, row: dict[str, Any] | None = No
     )
 
 
-def confirmed_flags(session: Session, flag_ids: list[int] | None = None) -> list[Flag]:
-    """Confirmed cases waiting for referral (only those among ``flag_ids`` when given)."""
+def with_evidence(stmt):  # noqa: ANN001, ANN201 - a Select of Flag
+    """Load what a referral row reads with each flag, in a few queries for the whole list."""
+    return stmt.options(
+        selectinload(Flag.version),
+        selectinload(Flag.verdict),
+        selectinload(Flag.document).selectinload(Document.source),
+        selectinload(Flag.document).selectinload(Document.current_version).load_only(DocumentVersion.number),
+    )
+
+
+def confirmed_flags(
+    session: Session,
+    flag_ids: list[int] | None = None,
+    *,
+    units: list[str] | None = None,
+    unit: str | None = None,
+    limit: int | None = None,
+    after_id: int | None = None,
+) -> list[Flag]:
+    """Confirmed cases waiting for referral (only those among ``flag_ids`` when given), oldest first; ``units``:
+    the caller's scope, ``unit``: one unit's package; ``after_id`` / ``limit``: keyset pages."""
     stmt = select(Flag).where(Flag.status == FlagStatus.CONFIRMED.value).order_by(Flag.id)
     if flag_ids is not None:
         stmt = stmt.where(Flag.id.in_([i for i in flag_ids if 0 < i < 2**31]))
-    return list(session.scalars(stmt))
+    if units is not None:
+        stmt = stmt.where(Flag.unit.in_(units))
+    if unit:
+        stmt = stmt.where(Flag.unit == unit)
+    if after_id is not None:
+        stmt = stmt.where(Flag.id > after_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(with_evidence(stmt)))
 
 
-def referred_flags(session: Session, limit: int = 100) -> list[Flag]:
-    return queue.list_flags(session, queue.QueueFilter(status=FlagStatus.REFERRED.value), limit=limit)
+def referred_flags(
+    session: Session, limit: int = 100, units: list[str] | None = None, after_id: int | None = None
+) -> list[Flag]:
+    """Referred cases, newest referral first (keyset on the id when ``after_id`` is given)."""
+    stmt = select(Flag).where(Flag.status == FlagStatus.REFERRED.value).order_by(Flag.id.desc())
+    if units is not None:
+        stmt = stmt.where(Flag.unit.in_(units))
+    if after_id is not None:
+        stmt = stmt.where(Flag.id < after_id)
+    return list(session.scalars(with_evidence(stmt.limit(limit))))
 
 
 def referral_case(session: Session, flag_id: int) -> Flag | None:
@@ -291,9 +353,11 @@ def referral_case(session: Session, flag_id: int) -> Flag | None:
     return flag
 
 
-def build_package(session: Session, flags: list[Flag]) -> bytes:
-    """The zip for these flags (the caller marks them referred in the same transaction)."""
-    rows = [referral_row(session, f) for f in flags]
+def build_package(session: Session, flags: list[Flag], extra: Extra | None = None) -> bytes:
+    """The zip for these flags (the caller marks them referred in the same transaction); ``extra``: more files
+    made from the rows (an operator's summary sheet), covered by the manifest like the rest."""
+    decisions = last_confirmations(session, [f.id for f in flags])
+    rows = [referral_row(session, f, decisions.get(f.id)) for f in flags]
     files: dict[str, bytes] = {
         "referrals.csv": to_csv(rows),
         "referrals.xlsx": to_xlsx(rows),
@@ -304,6 +368,8 @@ def build_package(session: Session, flags: list[Flag]) -> bytes:
     for flag, row in zip(flags, rows, strict=True):
         files[f"cases/{row['case_id']}.html"] = evidence_sheet(session, flag, row).encode("utf-8")
         files[row["snapshot_file"]] = case_snapshot(flag).body
+    if extra is not None:
+        files.update(extra(rows))
     manifest = {
         "generated_at": iso(datetime.now(UTC)),
         "cases": [r["case_id"] for r in rows],
@@ -325,14 +391,32 @@ class Package:
     flag_ids: list[int]
 
 
-def export(session: Session, user: User, flag_ids: list[int] | None) -> Package:
-    """Build the package, mark the cases referred and audit it, in one transaction (committed here)."""
-    flags = confirmed_flags(session, flag_ids)
+def export(
+    session: Session,
+    user: User,
+    flag_ids: list[int] | None,
+    *,
+    units: list[str] | None = None,
+    unit: str | None = None,
+    two_person: bool = False,
+    extra: Extra | None = None,
+) -> Package:
+    """Build the package, mark the cases referred and audit it, in one transaction (committed here).
+
+    ``unit``: one responsible unit's package (属地管理: each unit receives its own cases); ``units``: the
+    caller's scope; ``two_person``: only cases a second inspector has confirmed are exported.
+    """
+    flags = confirmed_flags(session, flag_ids, units=units, unit=unit)
+    if two_person:
+        waiting = [f for f in flags if not f.second_by]
+        flags = [f for f in flags if f.second_by]
+        if not flags and waiting:
+            raise NothingToExport("双人复核：所选案件须经第二名检查员复核后才能移送")
     if not flags:
         raise NothingToExport("没有可移送的已确认案件")
-    data = build_package(session, flags)
+    data = build_package(session, flags, extra)
     ids = [f.id for f in flags]
-    queue.mark_referred(session, ids, user.username)
+    queue.mark_referred(session, ids, user.username, two_person=two_person)
     digest = hashlib.sha256(data).hexdigest()
     audit.record(
         session,
@@ -341,7 +425,8 @@ def export(session: Session, user: User, flag_ids: list[int] | None) -> Package:
         "referral",
         digest[:16],
         None,
-        {"flags": ids, "sha256": digest, "bytes": len(data)},
+        {"flags": ids, "sha256": digest, "bytes": len(data), "unit": unit},
     )
     session.commit()
-    return Package(data, digest, f"referral-{beijing(utcnow()):%Y%m%d-%H%M%S}.zip", ids)
+    tag = f"-{unit}" if unit else ""
+    return Package(data, digest, f"referral{tag}-{beijing(utcnow()):%Y%m%d-%H%M%S}.zip", ids)
