@@ -5,7 +5,8 @@ agreement the second reading is meant to measure becomes agreement with the hint
 `{"id", "text"}`; which draw a row came from is kept in `pools/manifest.json`, which readers never open.
 
 Pools:
-  train2   every seed train row read only once so far (not in second_pass.tsv), so train is read twice too;
+  train2   every seed v2 train row (splits_v2.tsv) read only once so far (not in second_pass.tsv), so train is read
+           twice too;
   corpus2  unread corpus rows: (i) finance-ish SMS spam, (ii) finance iflytek apps, (iii) bdci rows outside the
            top-hit ranking (a seeded random sample plus low-hit rows), (iv) trigger-word news titles; one row per
            near-duplicate group, none a near-duplicate of a holdout row or of an already-read row;
@@ -34,6 +35,7 @@ READING = DATA / "reading"
 POOLS = READING / "pools"
 READINGS = READING / "readings"
 WRITTEN = DATA / "written"
+V2_SPLITS = "splits_v2.tsv"
 READ_FILES = ("decisions.tsv", "decisions_train_only.tsv", "second_pass.tsv")
 SECOND_PASSES = {"blind", "adjudicated", "audit"}
 BATCH_SIZE = 250
@@ -55,6 +57,16 @@ IFLY_TOPICS = {"理财", "借贷", "股票", "银行", "保险", "支付", "记�
 # apps of any other topic that speak of returns (not review.STRONG: its 币 matches every game's 金币)
 IFLY_MONEY = "年化 出借 理财 收益率 预期收益 返利 分红 投资 保本 加息 利息 本金 回报".split()
 TOP_HIT = 3  # review.POOLS read bdci rows with >= 3 lexicon hits, top first; low-hit rows have 1..2
+
+
+def v2_splits(data: Path = DATA) -> dict[str, str]:
+    """id -> split of seed set v2 (5,231 rows, 2026-11-27), the set train2 was drawn from and seed v3 keeps."""
+    out = {}
+    for line in (data / V2_SPLITS).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            rid, split = line.split("\t")[:2]
+            out[rid] = split
+    return out
 
 
 def _read_ids(data: Path) -> tuple[set[str], set[str]]:
@@ -145,13 +157,18 @@ def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     corpus = list(load_corpus())
     read_keys = {dup_key(r["text"]) for r in corpus if r["id"] in read}
 
-    seed = [json.loads(line) for line in (data / "seed.jsonl").read_text(encoding="utf-8").splitlines()]
-    train2 = [
-        r for r in seed if r["split"] == "train" and r["id"] not in second and dup_key(r["text"]) not in held_keys
-    ]
-    leaked = {r["id"] for r in seed} & held
+    # train2 is drawn from seed set v2 (pinned in splits_v2.tsv), not from the live seed.jsonl: seed v3 adds the
+    # very rows these pools hold, and the pools must stay reproducible after it
+    pins = v2_splits(data)
+    leaked = set(pins) & held
     if leaked:
-        raise SystemExit(f"seed.jsonl names {len(leaked)} holdout IDs")
+        raise SystemExit(f"{V2_SPLITS} names {len(leaked)} holdout IDs")
+    texts = {r["id"]: r["text"] for r in corpus if r["id"] in pins}
+    train2 = [
+        {"id": rid, "text": texts[rid]}
+        for rid in sorted(pins)
+        if pins[rid] == "train" and rid not in second and dup_key(texts[rid]) not in held_keys
+    ]
 
     candidates, seen = [], set(held_keys) | read_keys
     for row in corpus:
@@ -183,8 +200,13 @@ def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     return manifest
 
 
-def build_written(written: Path = WRITTEN, out: Path = POOLS) -> dict:
-    """Blind batches of the written set: id + text only; holdout twins dropped, duplicate or clashing ids refused."""
+def build_written(written: Path = WRITTEN, out: Path = POOLS, readings: Path = READINGS) -> dict:
+    """Blind batches of the written set: id + text only; holdout twins dropped, duplicate or clashing ids refused.
+
+    Append-only once built: batches that exist stay as they are and rows new to the written set go into new
+    batches (after topping up an unread, partial last batch), so a rerun never reshuffles what readers have read.
+    A row whose text changed, or that disappeared, is updated in a batch nobody has read yet and refused otherwise.
+    """
     files = sorted(written.glob("*.jsonl"))
     if not files:
         raise SystemExit(f"no {written}/*.jsonl to build from")
@@ -216,15 +238,59 @@ def build_written(written: Path = WRITTEN, out: Path = POOLS) -> dict:
     clash = sorted(other & set(origin))
     if clash:
         raise SystemExit(f"{len(clash)} written ids are already in other pools, e.g. {clash[:3]}")
+    old = [b for b in manifest.get("pools", {}).get("written", {}).get("batches", []) if (out / b).exists()]
+    names = _append_written(rows, old, out, readings) if old else _write_batches(_shuffled(rows, "written"), "written", out)
     manifest.setdefault("pools", {})["written"] = {
         "what": "written set (classifier/data/written), id + text only; train/dev only, never test",
-        "rows": len(rows),
-        "batches": _write_batches(_shuffled(rows, "written"), "written", out),
+        "rows": sum(len(_read_jsonl(out / b)) for b in names),
+        "batches": names,
         "files": {name: sorted(i for i, f in origin.items() if f == name) for name in sorted(set(origin.values()))},
         "dropped_holdout_twins": sorted(dropped),
     }
     _save_manifest(out, manifest)
     return manifest
+
+
+def _append_written(rows: list[dict], old: list[str], out: Path, readings: Path) -> list[str]:
+    """Keep the existing written batches, fix unread ones, put new rows in new batches; refuse to change read ones."""
+    current = {r["id"]: r["text"] for r in rows}
+    names, placed = [], set()
+    for name in old:
+        batch = _read_jsonl(out / name)
+        kept = [{"id": r["id"], "text": current[r["id"]]} for r in batch if r["id"] in current]
+        placed |= {r["id"] for r in batch}
+        if kept != batch:
+            if any(readings.glob(f"*/{Path(name).stem}.tsv")):
+                changed = sorted(r["id"] for r in batch if current.get(r["id"]) != r["text"])
+                raise SystemExit(
+                    f"{name} has readings but {len(changed)} of its rows changed or disappeared in the written set "
+                    f"(e.g. {changed[:3]}): give a changed row a new id instead"
+                )
+            _write_rows(out / name, kept)
+        if kept:
+            names.append(name)
+        else:
+            (out / name).unlink()
+    new = _shuffled([r for r in rows if r["id"] not in placed], "written")
+    if names and new:
+        last = names[-1]
+        batch = _read_jsonl(out / last)
+        if len(batch) < BATCH_SIZE and not any(readings.glob(f"*/{Path(last).stem}.tsv")):
+            room = BATCH_SIZE - len(batch)
+            _write_rows(out / last, batch + new[:room])
+            new = new[room:]
+    n = max((int(Path(b).stem.rsplit("-", 1)[1]) for b in old), default=0)
+    for start in range(0, len(new), BATCH_SIZE):
+        n += 1
+        name = f"written-{n:03d}.jsonl"
+        _write_rows(out / name, new[start : start + BATCH_SIZE])
+        names.append(name)
+    return names
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    text = "".join(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n" for r in rows)
+    path.write_text(text, encoding="utf-8")
 
 
 def _read_jsonl(path: Path) -> list[dict]:
