@@ -16,6 +16,7 @@ from .categories import CATEGORIES
 
 KINDS = ("literal", "pattern", "combo")
 SEED_PATH = Path(__file__).parent / "data" / "lexicon.yaml"
+BOUNDARY_MODES = ("true", "both", "false", "head")
 FIELDS = ("term", "category", "weight", "kind", "note", "provenance", "pattern", "boundary")
 
 try:  # the C loader is ~10x faster; fall back when libyaml is missing
@@ -39,7 +40,10 @@ class Term:
     note: str = ""
     provenance: str = ""
     pattern: str = ""  # regex for kind=pattern, expression for kind=combo (see combos.py)
-    boundary: bool | None = None  # jieba word-boundary check; None = automatic (terms of ≤2 Han characters)
+    # jieba word-boundary check: True (a word straddling either end drops the hit), "head" (only a word straddling
+    # the start does: 返租 in 返租金 stays, 返租 in 往返租车 goes), False (never), None = automatic (True for
+    # positive terms of ≤2 Han characters)
+    boundary: bool | str | None = None
 
     def validate(self) -> Term:
         if not self.term or not self.term.strip():
@@ -54,6 +58,11 @@ class Term:
             raise LexiconError(f"weight of {self.term!r} is not a number") from exc
         if not 0.0 <= self.weight <= 1.0:
             raise LexiconError(f"weight of {self.term!r} must be within [0, 1]")
+        if isinstance(self.boundary, str):
+            b = self.boundary.strip().lower()
+            if b not in BOUNDARY_MODES:
+                raise LexiconError(f"boundary of {self.term!r} must be true, false or head, not {self.boundary!r}")
+            self.boundary = {"true": True, "both": True, "false": False}.get(b, b)
         if self.kind in ("pattern", "combo") and not self.pattern:
             raise LexiconError(f"{self.kind} {self.term!r} needs a pattern/expression")
         return self

@@ -56,20 +56,25 @@ def add_words(words: Iterable[str]) -> None:
 
 
 @lru_cache(maxsize=65536)
-def _crosses_cached(window: str, start: int, end: int) -> bool:
+def _crosses_cached(window: str, start: int, end: int, head_only: bool = False) -> bool:
     pos = 0
     for tok in tokenizer().cut(window, HMM=False):
         a, b = pos, pos + len(tok)
         pos = b
-        if a < start < b and b < end:  # token starts before the hit and ends inside it
+        if a < start < b and b < end:  # token starts before the hit and ends inside it (确保|本金 for 保本)
             return True
-        if start < a < end < b:  # token starts inside the hit and runs past its end
+        if not head_only and start < a < end < b:  # token starts inside the hit and runs past its end
             return True
     return False
 
 
-def crosses_word(text: str, start: int, end: int) -> bool:
-    """True when jieba segments ``text`` so that a word straddles the boundary of ``text[start:end]``."""
+def crosses_word(text: str, start: int, end: int, head_only: bool = False) -> bool:
+    """True when jieba segments ``text`` so that a word straddles the boundary of ``text[start:end]``.
+
+    ``head_only``: only a word straddling the start counts. Why: for 返租, 包租, 返本, 退本, 稳赚 jieba cuts the
+    real hit in 返租金 / 包租期 / 返本金 / 稳赚钱 as 返|租金, which would drop it; a word glued onto the start
+    (往返|租车, 确保|本金) is the case the check exists for.
+    """
     lo = max(0, start - WINDOW)
     hi = min(len(text), end + WINDOW)
-    return _crosses_cached(text[lo:hi], start - lo, end - lo)
+    return _crosses_cached(text[lo:hi], start - lo, end - lo, head_only)

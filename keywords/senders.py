@@ -62,6 +62,11 @@ _UNLICENSED = re.compile(
     rf"(?P<name>[{_HAN}]{{2,8}}?(?:财富管理|资产管理|投资管理|投资咨询|金融服务|金融信息服务|财富|金融|金服|资本|资产|"
     rf"(?P<weak>投资|理财)(?=有限公司|公司|集团|中心|平台|的)))(?:有限公司|公司|集团|中心|平台)?"
 )
+_INST_CHAR = re.compile(
+    r"(?=[银证保人寿财信基金资投理储中农建交工招邮国])(?:银行|证券|保险|人寿|寿险|财险|信托|基金|财富|金融|金服|资本|资产|投资|理财|"
+    r"储蓄|[中农建交工招]行|邮储|国寿)"
+)
+_FIRM_WORD = re.compile(r"(?=[财金资投理])(?:财富|金融|金服|资本|资产|投资|理财)")
 _UNLICENSED_OPENING = re.compile(_UNLICENSED.pattern.replace("{2,8}?", "{2,4}?"))
 _SUFFIX_NAME = r"[{h}]{{1,10}}?(?:{suffixes})"
 _STRONG_SUFFIX = re.compile(
@@ -164,6 +169,15 @@ class InstitutionList:
         """Every sender the text names, at the places where texts name their sender."""
         out: list[Sender] = []
         n = len(text)
+        # cheap exit: no bracket, no self-introduction and no institution-like character where a sender could stand
+        if (
+            "【" not in text
+            and "[" not in text
+            and _INST_CHAR.search(text, 0, 28) is None
+            and _INST_CHAR.search(text, max(0, n - 34)) is None
+            and _INTRO.search(text) is None
+        ):
+            return out
         lead = len(text) - len(text.lstrip(" ,。!?;:、-—~*·\"'“”"))
         trail = len(text.rstrip(" ,。!?;:、-—~*·\"'“”"))
         for m in _BRACKET.finditer(text):
@@ -185,9 +199,10 @@ class InstitutionList:
         for start, end, inst in self.listed_in(text[tail_start:trail], tail_start):
             if _is_signature(text, start, end, trail):
                 out.append(Sender("licensed", text[start:end], start, end, "signature", inst, True))
-        for m in _UNLICENSED.finditer(text, tail_start, trail):
-            if _is_signature(text, m.start("name"), m.end(), trail):
-                out.extend(self._unlicensed(text, m, "signature"))
+        if _FIRM_WORD.search(text, tail_start, trail):  # the name regex is slow; most tails name no firm
+            for m in _UNLICENSED.finditer(text, tail_start, trail):
+                if _is_signature(text, m.start("name"), m.end(), trail):
+                    out.extend(self._unlicensed(text, m, "signature"))
         return _dedupe(out)
 
     def _in_span(self, text: str, s: int, e: int, pos: str, bracket: bool) -> list[Sender]:

@@ -42,10 +42,14 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def _bool(value: str | None) -> bool | None:
+def _bool(value: str | None) -> bool | str | None:
+    """A CSV boundary cell: empty → automatic, ``head`` → head only, otherwise yes/no."""
     if value is None or str(value).strip() == "":
         return None
-    return str(value).strip().lower() in ("1", "true", "yes", "y", "是")
+    v = str(value).strip().lower()
+    if v == "head":
+        return "head"
+    return v in ("1", "true", "yes", "y", "是")
 
 
 class LexiconStore:
@@ -161,7 +165,7 @@ class LexiconStore:
         reason: str = "",
         pattern: str = "",
         provenance: str = "",
-        boundary: bool | None = None,
+        boundary: bool | str | None = None,
     ) -> str:
         """Add (or replace) a term; returns the new version."""
         new = Term(
