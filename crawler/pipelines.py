@@ -180,6 +180,7 @@ class StoragePipeline(_Stage):
             http_headers=item.headers,
             encoding=item.encoding,
             source_id=getattr(self.crawler.spider, "source_id", None),
+            image_urls=list(item.image_urls),
         )
         item.doc_id, item.save_status = await self.saver.save(doc_in)
         key = {"new": "documents_new", "updated": "documents_updated"}.get(item.save_status, "unchanged")

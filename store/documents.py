@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from store import audit
 from store.dedup import BANDS, NEAR_DUPLICATE_BITS, bands, content_hash, hamming, simhash
-from store.models import Document, DocumentVersion, Rejection, utcnow
+from store.models import Document, DocumentVersion, Rejection, VersionImage, utcnow
 
 NEAR_DUPLICATE_CANDIDATES = 200
 EXCERPT_BYTES = 4096
@@ -42,6 +42,8 @@ class DocumentIn:
     http_headers: dict[str, Any] = field(default_factory=dict)
     encoding: str | None = None
     source_id: int | None = None
+    # the page's image URLs in page order (None: not known, e.g. an import); a different list is a new version
+    image_urls: list[str] | None = None
 
 
 def snapshot(item: DocumentVersion | Document) -> bytes:
@@ -55,8 +57,14 @@ def snapshot(item: DocumentVersion | Document) -> bytes:
 VERSIONED = ("title", "text", "publisher", "contact", "region", "platform", "category", "price", "posted_at")
 
 
-def _same_content(version: DocumentVersion, item: DocumentIn) -> bool:
-    return all(_norm(getattr(version, n)) == _norm(getattr(item, n)) for n in VERSIONED)
+def _same_content(session: Session, version: DocumentVersion, item: DocumentIn) -> bool:
+    if not all(_norm(getattr(version, n)) == _norm(getattr(item, n)) for n in VERSIONED):
+        return False
+    if item.image_urls is None:
+        return True
+    # the images are part of what a version showed (compared as a set of URLs: fetch order may differ)
+    shown = session.scalars(select(VersionImage.url).where(VersionImage.version_id == version.id)).all()
+    return sorted(shown) == sorted(item.image_urls)
 
 
 def _norm(value: Any) -> Any:
@@ -84,7 +92,7 @@ def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveSta
         select(Document).where(Document.source_key == source_key, Document.canonical_url == item.canonical_url)
     )
     current = doc.current_version if doc is not None else None
-    if doc is not None and current is not None and _same_content(current, item):
+    if doc is not None and current is not None and _same_content(session, current, item):
         if doc.removed_at is not None:  # it came back
             audit.record(session, "crawler", "document.restored", "document", doc.id,
                          {"removed_status": doc.removed_status}, None)

@@ -192,3 +192,18 @@ def test_times_are_aware_utc_on_both_databases(db_url):
         # a comparison in SQL agrees with the instant, not the wall time
         later = s.scalar(select(Document.id).where(Document.posted_at > datetime(2026, 11, 20, 12, 30, tzinfo=UTC)))
         assert later == doc_id
+
+
+def test_a_page_whose_only_change_is_an_image_gets_a_new_version(db_url):
+    from store.images import ImageIn, save_version_images
+    from tests.test_images_pipeline import MENU_POSTER, PITCH_POSTER
+
+    with session_scope(db_url) as s:
+        doc, _ = save_document(s, _doc("http://a.test/i", BENIGN, image_urls=["http://cdn.test/a.png"]))
+        save_version_images(s, doc.current_version_id, [ImageIn("http://cdn.test/a.png", MENU_POSTER)])
+    with session_scope(db_url) as s:
+        _, same = save_document(s, _doc("http://a.test/i", BENIGN, image_urls=["http://cdn.test/a.png"]))
+        _, imported = save_document(s, _doc("http://a.test/i", BENIGN))  # no image list known: text decides
+        changed, status = save_document(s, _doc("http://a.test/i", BENIGN, image_urls=["http://cdn.test/b.png"]))
+        assert (same, imported, status) == ("unchanged", "unchanged", "updated") and changed.version_count == 2
+        save_version_images(s, changed.current_version_id, [ImageIn("http://cdn.test/b.png", PITCH_POSTER)])
