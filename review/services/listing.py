@@ -43,9 +43,9 @@ def decode_cursor(value: str | None) -> queue.Cursor | None:
 
 def _row_options():  # noqa: ANN202
     return (
-        selectinload(Flag.version).load_only(
-            DocumentVersion.id, DocumentVersion.title, DocumentVersion.text, DocumentVersion.number
-        ),
+        selectinload(Flag.version)
+        .load_only(DocumentVersion.id, DocumentVersion.title, DocumentVersion.text, DocumentVersion.number)
+        .selectinload(DocumentVersion.ocr_record),  # fields() includes the images' text
         selectinload(Flag.document)
         .load_only(Document.id, Document.url, Document.group_id, Document.source_id)
         .selectinload(Document.source),

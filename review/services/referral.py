@@ -301,7 +301,7 @@ def evidence_sheet(session: Session, flag: Flag, row: dict[str, Any] | None = No
 def with_evidence(stmt):  # noqa: ANN001, ANN201 - a Select of Flag
     """Load what a referral row reads with each flag, in a few queries for the whole list."""
     return stmt.options(
-        selectinload(Flag.version),
+        selectinload(Flag.version).selectinload(DocumentVersion.ocr_record),  # fields() reads the images' text
         selectinload(Flag.verdict),
         selectinload(Flag.document).selectinload(Document.source),
         selectinload(Flag.document).selectinload(Document.current_version).load_only(DocumentVersion.number),
