@@ -73,6 +73,9 @@ def train(
     frozen_layers: int = typer.Option(
         _DEFAULTS.frozen_layers, help="lower layers kept frozen, their outputs cached once (0 = tune all)"
     ),
+    fold_text: bool = typer.Option(
+        _DEFAULTS.fold_text, help="apply the lexicon's evasion folding before tokenising (recorded in the run)"
+    ),
     source_power: float = typer.Option(
         _DEFAULTS.source_power, help="per-source weight (n_mean/n_source)**p; 0 = unweighted"
     ),
@@ -99,6 +102,7 @@ def train(
         infer_windows=infer_windows,
         frozen_layers=frozen_layers,
         source_power=source_power,
+        fold_text=fold_text,
     )
     run, decision = train_and_promote(out or model_root(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -32,5 +32,8 @@ class TrainConfig:
     # Why: on two CPU cores the full 4-layer fine-tune took ~16-28 min on the 4,203-row train split (over the
     # first-run budget); freezing the lower two cuts each epoch's cost ~2.4x (measured in classifier/README.md).
     frozen_layers: int = 2
+    # the lexicon's evasion folding before tokenising (full-width, 繁→简, symbols between Han removed); recorded in
+    # the run, so inference prepares text the same way (runs trained before this option have it off)
+    fold_text: bool = True
     # per-source sample weight (n_mean / n_source) ** source_power (0 = off): no single corpus style dominates
     source_power: float = 0.5

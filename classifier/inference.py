@@ -57,6 +57,7 @@ class Classifier:
             int(self.meta["max_length"]),
             max_chunks=int(self.meta.get("max_windows", MAX_CHUNKS)),
             text_prefix=self.meta.get("text_prefix", ""),
+            fold=bool(self.meta.get("fold_text", False)),
         )
         if backend == "onnx":
             import onnxruntime as ort

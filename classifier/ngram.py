@@ -26,6 +26,7 @@ from classifier.textprep import prepare
 JSON_FILE = "ngram.json"
 NPZ_FILE = "ngram.npz"
 FORMAT = 1
+_HAN_GRAM = re.compile(r"[\u4e00-\u9fff]+")  # n-grams worth showing an inspector
 _STRIP = re.compile(r"[\sx0-9,。;:!?()、%《》【】\[\]{}.\-_/|~*#@]+")
 
 
@@ -130,7 +131,7 @@ class NgramModel:
         out: list[tuple[str, float]] = []
         for j in order:
             g = self.vocabulary[x.indices[j]]
-            if contrib[j] <= 0 or len(g) < min_len or g.strip() != g or any(o[0] in g or g in o[0] for o in out):
+            if contrib[j] <= 0 or not _HAN_GRAM.fullmatch(g) or len(g) < min_len or any(o[0] in g or g in o[0] for o in out):
                 continue
             out.append((g, float(contrib[j])))
             if len(out) == k:

@@ -19,11 +19,19 @@ MAX_CHUNKS = 64  # per document; beyond that (>~8k tokens) the tail is not score
 class Chunker:
     """Tokenise prepared texts into id windows with the tokenizer's own special tokens around each."""
 
-    def __init__(self, tokenizer, max_length: int = 128, max_chunks: int = MAX_CHUNKS, text_prefix: str = ""):
+    def __init__(
+        self,
+        tokenizer,
+        max_length: int = 128,
+        max_chunks: int = MAX_CHUNKS,
+        text_prefix: str = "",
+        fold: bool = False,
+    ):
         self.tok = tokenizer
         tokenizer.model_max_length = 1 << 30  # we window ourselves; silences the "longer than 512" warning
         self.max_length = max_length
         self.max_chunks = max_chunks
+        self.fold = fold  # the lexicon's evasion folding before tokenising (textprep.prepare)
         empty = tokenizer("", add_special_tokens=True)["input_ids"]
         # e5 was trained on "passage: ..." inputs; an optional prefix is repeated in every window
         lead = tokenizer(text_prefix.strip(), add_special_tokens=False)["input_ids"] if text_prefix else []
@@ -34,7 +42,7 @@ class Chunker:
 
     def chunks(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
         """Returns (windows, owner index per window); every text gets at least one window."""
-        prepared = [prepare(t)[: self.max_chars] for t in texts]
+        prepared = [prepare((t or "")[: self.max_chars * 2], self.fold)[: self.max_chars] for t in texts]
         bodies = self.tok(prepared, add_special_tokens=False)["input_ids"]
         windows: list[list[int]] = []
         owners: list[int] = []
@@ -53,7 +61,7 @@ class Chunker:
 
     def leading(self, texts: Sequence[str], k: int) -> list[list[list[int]]]:
         """The first ``k`` windows of each text (training: a row is a small bag of windows, scored by its max)."""
-        prepared = [prepare(t)[: self.body * k * 4] for t in texts]
+        prepared = [prepare((t or "")[: self.body * k * 8], self.fold)[: self.body * k * 4] for t in texts]
         bodies = self.tok(prepared, add_special_tokens=False)["input_ids"]
         return [
             [

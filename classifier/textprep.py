@@ -19,8 +19,20 @@ def mask_digits(text: str) -> str:
     return _DIGITS.sub("x", text)
 
 
-def prepare(text: str | None) -> str:
-    """Normalise one input text: ``None`` -> empty, collapse whitespace, mask digits."""
+def prepare(text: str | None, fold: bool = False) -> str:
+    """Normalise one input text: ``None`` -> empty, collapse whitespace, mask digits.
+
+    ``fold``: first apply the lexicon's evasion folding (full-width, 繁→简, look-alikes, lower case, zero-width and
+    symbols between Han characters removed: 保☆本 → 保本). Why: on the evasion rewrite of the test positives the
+    unfolded classifier kept 0.53 of its recall against symbol insertion and 0.77 against traditional script,
+    where the folded n-gram model lost nothing. A run records whether it was trained folded (``fold_text``) and
+    inference does the same, so a model never sees text prepared differently from its training data.
+    """
     if not text:
         return ""
-    return mask_digits(_SPACES.sub(" ", str(text)).strip())
+    text = str(text)
+    if fold:
+        from keywords.normalize import normalize  # one definition of "the same characters" for every detector
+
+        text = normalize(text).text
+    return mask_digits(_SPACES.sub(" ", text).strip())

@@ -127,7 +127,11 @@ def train(
 
         tok = AutoTokenizer.from_pretrained(tmp / student.ENCODER_DIR)
         chunker = Chunker(
-            tok, cfg.max_length, max_chunks=cfg.infer_windows or MAX_CHUNKS, text_prefix=cfg.text_prefix
+            tok,
+            cfg.max_length,
+            max_chunks=cfg.infer_windows or MAX_CHUNKS,
+            text_prefix=cfg.text_prefix,
+            fold=cfg.fold_text,
         )
         seed_everything(cfg.seed)
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
@@ -227,6 +231,7 @@ def train(
             "max_length": cfg.max_length,
             "text_prefix": cfg.text_prefix,
             "max_windows": chunker.max_chunks,
+            "fold_text": cfg.fold_text,
             "backend_default": "onnx",
             "onnx": ONNX_INT8,
         }

@@ -332,8 +332,15 @@ def evasion_report(
 ) -> dict[str, Any]:
     """Recall on disguised copies of the positives (traditional, symbols, pinyin, full-width, numerals) over recall
     on the clean texts, per detector. The rewrites come from the repository's ``tools/keywords_eval/evasion.py``."""
+    import importlib
+    import sys
+
     from keywords import Lexicon, Matcher
-    from tools.keywords_eval.evasion import make_evasions  # repository tooling: run from a checkout
+
+    root = str(Path(__file__).resolve().parents[1])  # the checkout: tools/ is repository tooling, not installed
+    if root not in sys.path:
+        sys.path.append(root)
+    make_evasions = importlib.import_module("tools.keywords_eval.evasion").make_evasions
 
     pos = [r["text"] for r in rows if _gold(r)]
     ev = make_evasions(pos, Matcher(Lexicon.bundled()))

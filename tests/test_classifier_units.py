@@ -90,3 +90,9 @@ def test_report_subtypes_and_hard_negative_fp_rate():
     assert rep["fp_rate_hard_negatives"] == 0.5
     assert rep["by_subtype"]["finance_legit"]["fp"] == 1
     assert [e["id"] for e in rep["false_positives"]] == ["b"]
+
+
+def test_prepare_folds_evasion_spellings_only_when_asked():
+    assert prepare("保☆本 年化１８％，穩賺") == "保☆本 年化xx％，穩賺"  # runs trained before fold_text
+    folded = prepare("保☆本 年化１８％，穩賺", fold=True)
+    assert folded == prepare("保本年化18%，稳赚", fold=True) and "保本" in folded and "x" in folded

@@ -1,0 +1,85 @@
+"""adscreen evaluate: per-detector, per-source and per-subtype figures, a confusion table, a calibration plot and
+the errors with what moved them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from keywords import Lexicon, Matcher
+from scoring.engine import Scorer
+from scoring.evaluate import ece, evaluate, load_rows
+from scoring.fitting import fit_from_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = [
+    ("【鑫盛财富】保本保息，年化收益18%，一万起投，稳赚不赔", "fundraising", "fundraising", "written:sms"),
+    ("商铺售后包租十年，年租金回报10%，到期原价回购", "fundraising", "fundraising", "written:listing"),
+    ("二手自行车转让，九成新，价格面议", "negative", "other_ad", "written:listing"),
+    ("警惕“保本高收益”骗局，收益率超过6%就要打问号", "negative", "warning_news", "tnews"),
+    ("【招商银行】理财非存款，产品有风险，投资须谨慎，业绩比较基准3.5%", "negative", "finance_legit", "sms"),
+    ("无抵押信用贷款，当天放款，额度高", "negative", "loan_ad", "sms"),
+    ("今天天气很好，晚上一起吃饭吧", "negative", "normal", "sms"),
+    ("新币私募认购，上所后百倍空间，推荐认购返10%", "fundraising", "fundraising", "bdci"),
+]
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    matcher = Matcher(Lexicon.bundled())
+    seed = [json.loads(x) for x in (ROOT / "classifier/data/seed.jsonl").read_text("utf-8").splitlines()]
+    rows = [r for r in seed if r["split"] == "train"][::10] + [r for r in seed if r["split"] == "dev"][::3]
+    return Scorer(matcher, None, combiner=fit_from_rows(rows, matcher, None, folds=3))
+
+
+@pytest.fixture()
+def data(tmp_path) -> Path:
+    path = tmp_path / "labelled.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": t, "label": lab, "subtype": sub, "source": src}, ensure_ascii=False)
+            + "\n"
+            for i, (t, lab, sub, src) in enumerate(ROWS)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_report_per_detector_source_subtype_with_plot_and_errors(scorer, data, tmp_path):
+    lines: list[str] = []
+    rep = evaluate(None, data, None, errors=True, out_dir=tmp_path / "out", echo=lines.append, scorer=scorer)
+    assert set(rep["detectors"]) == {"keywords", "ngram", "combined"}  # no classifier here
+    for s in rep["detectors"].values():
+        assert {"precision", "recall", "f1", "flag_rate_hard", "n_hard"} <= set(s) and s["n_hard"] == 2
+    assert set(rep["by_source"]) == {"written", "sms", "tnews", "bdci"}
+    assert rep["by_source"]["written"]["combined"]["n"] == 3
+    assert set(rep["by_subtype"]) == {"fundraising", "other_ad", "warning_news", "finance_legit", "loan_ad", "normal"}
+    assert rep["by_subtype"]["fundraising"]["keywords"]["positives"] == 3
+    assert (tmp_path / "out" / "calibration.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))["split"] == "all"
+    errs = rep["errors"]
+    assert set(errs) == {"misses", "false_alarms"}
+    for e in errs["misses"] + errs["false_alarms"]:
+        assert e["why"].startswith("综合判定") and e["text"]
+    out = "\n".join(lines)
+    assert "per source" in out and "confusion" in out and "combined" in out
+
+
+def test_rows_need_text_and_label(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="label"):
+        load_rows(bad)
+
+
+def test_calibration_error_is_zero_when_scores_are_the_rates():
+    import numpy as np
+
+    s = np.array([0.05] * 20 + [0.95] * 20)
+    y = np.array([1] + [0] * 19 + [1] * 19 + [0])
+    assert ece(s, y) == pytest.approx(0.0, abs=1e-9)
+    assert ece(np.array([0.9] * 10), np.zeros(10)) == pytest.approx(0.9)
