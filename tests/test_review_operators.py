@@ -87,12 +87,13 @@ def make_operator(url: str, risk: RiskConfig = RiskConfig(high_threshold=30, wat
         }
 
 
-@pytest.fixture
-def env(sqlite_url, tmp_path):
-    data = make_operator(sqlite_url)
-    app = create_app(sqlite_url, lexicon_dir=tmp_path / "lexicon")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def env(request, sqlite_url, tmp_path):
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    data = make_operator(url)
+    app = create_app(url, lexicon_dir=tmp_path / "lexicon")
     app.state.rescore = lambda: None
-    return {**data, "url": sqlite_url, "app": app}
+    return {**data, "url": url, "app": app}
 
 
 def _client(env, name="insp"):
