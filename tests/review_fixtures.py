@@ -137,7 +137,9 @@ def seed(session: Session, with_users: bool = True) -> list[Flag]:
     return flags
 
 
-def seed_history(session: Session, days: int = 30, per_day: int = 4) -> int:
+def seed_history(
+    session: Session, days: int = 30, per_day: int = 4, regions: list[str] | None = None
+) -> int:
     """Backdated flags and decisions over ``days`` days, so that the dashboard has something to draw."""
     import random
 
@@ -159,7 +161,7 @@ def seed_history(session: Session, days: int = 30, per_day: int = 4) -> int:
                 category=rng.choice(categories),
                 score=round(score - rng.random() * 0.2, 2),
                 level=level,
-                region=rng.choice(["北京", "上海", "郑州", "成都"]),
+                region=rng.choice(regions or ["北京", "上海", "郑州", "成都"]),
                 source=rng.choice(sources),
             )
             created = now - timedelta(days=day, hours=rng.randint(0, 20))

@@ -116,3 +116,14 @@ def test_history_sentences_are_chinese():
     assert history.sentence(e) == "命令行 操作（案件 #3）"
     e = AuditEvent(actor="li", action="user.units", entity="user", entity_id="2", after={"units": ["sq-suiyang"]})
     assert history.sentence(e, {"sq-suiyang": "睢阳区局"}) == "li 设置账号负责单位：睢阳区局"
+
+
+def test_dashboard_json_block_keeps_order_and_cannot_close_the_script():
+    from review.pages import json_block
+
+    out = str(json_block({"<1天": 1, "1-3天": 2, "x": "</script><script>alert(1)</script>&"}))
+    assert "</script>" not in out and "<" not in out and "&" not in out
+    assert out.index("1天") < out.index("1-3天")  # not sorted
+    import json
+
+    assert json.loads(out)["x"] == "</script><script>alert(1)</script>&"

@@ -19,6 +19,7 @@
     if (!node) return;
     var chart = echarts.init(node, null, { renderer: "canvas" });
     option.color = PALETTE;
+    option.animation = false;  // drawn at once: numbers to read, and a screenshot shows them whole
     option.tooltip = Object.assign({ renderMode: "richText", confine: true }, option.tooltip || {});
     option.grid = Object.assign({ left: 40, right: 16, top: 36, bottom: 28, containLabel: true }, option.grid || {});
     chart.setOption(option);
@@ -69,7 +70,7 @@
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: s.days.map(short) },
     yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: function (v) { return Math.round(v * 100) + "%"; } } },
-    series: [{ name: "确认率", type: "line", connectNulls: true, data: s.confirmation_rate_by_day, smooth: true }]
+    series: [{ name: "确认率", type: "line", connectNulls: true, data: s.confirmation_rate_by_day }]
   }, function (p) { var day = s.days[p.dataIndex]; queue({ status: "confirmed", since: day, until: day }); });
 
   var dl = Object.keys(s.deadlines);
