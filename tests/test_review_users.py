@@ -61,3 +61,26 @@ def test_cli_users_add(sqlite_url, monkeypatch):
         get_settings.cache_clear()
     with session_scope(sqlite_url) as s:
         assert [(u.username, u.role) for u in s.query(User)] == [("zhao", "lexicon_editor")]
+
+
+def test_cli_users_units(sqlite_url, monkeypatch):
+    from adscreen.settings import get_settings
+    from review.cli import app
+    from store.units import user_units
+
+    monkeypatch.setenv("ADSCREEN_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert runner.invoke(app, ["users", "add", "sun", "--password", "pw-12345678"]).exit_code == 0
+        r = runner.invoke(app, ["users", "units", "sun", "sq-suiyang", "sq-liangyuan"])
+        assert r.exit_code == 0 and "sq-liangyuan, sq-suiyang" in r.output, r.output
+        r = runner.invoke(app, ["users", "units", "sun", "nowhere"])
+        assert r.exit_code == 2 and "未知单位" in r.output
+        r = runner.invoke(app, ["users", "units", "nobody", "sq-suiyang"])
+        assert r.exit_code == 2
+    finally:
+        get_settings.cache_clear()
+    with session_scope(sqlite_url) as s:
+        uid = s.query(User).filter_by(username="sun").one().id
+        assert user_units(s, uid) == ["sq-liangyuan", "sq-suiyang"]

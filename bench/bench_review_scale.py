@@ -1,0 +1,258 @@
+"""Review app latency at province scale: median and p95 per page and API route with N documents on PostgreSQL.
+
+Loads N synthetic ads through the store functions (``save_document``, then ``save_verdicts`` per batch, which
+routes each flag to its unit), about a fifth of them flagged, half of the flags decided (confirmed, dismissed,
+referred; decisions written in bulk), regions spread over Shangqiu's counties and the provinces, phones and
+publishers varied. Then every route is requested ``--reps`` times through the ASGI app (in-process, the real
+middleware, sessions and templates) and the median and p95 wall times are printed.
+
+    .venv/bin/python bench/bench_review_scale.py --docs 10000 [--docs 50000 …] [--reps 30] [--keep]
+
+Each size gets a fresh database (dropped afterwards unless ``--keep``). Needs the test PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+from store.db import engine_for, session_scope, upgrade  # noqa: E402
+from store.documents import DocumentIn, save_document  # noqa: E402
+from store.models import Decision, Flag, Source, utcnow  # noqa: E402
+from store.verdicts import VerdictIn, save_verdicts  # noqa: E402
+
+PG_ADMIN = os.environ.get("ADSCREEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REGIONS = ["河南省商丘市睢阳区", "商丘市梁园区", "永城市", "虞城县", "夏邑县", "民权县", "柘城县", "宁陵县", "睢县",
+           "商丘", "郑州市金水区", "郑州", "北京", "上海", "广州", "成都", "武汉", "西安", "杭州", "南京"]
+PITCHES = [("养老公寓火热认购，年化收益{r}%，保本保息", "pension"), ("合作社入股分红，每年固定分红{r}%", "coop"),
+           ("产权式商铺售后包租，{r}年回购", "property"), ("区块链平台币内测，邀请好友返{r}%", "crypto"),
+           ("新手专享年化{r}%，零风险，稳赚不赔", "return_promise"), ("原始股即将上市，认购{r}万起", "equity")]
+PLAIN = ["二手电动车出售，九成新", "家政保洁上门服务", "招聘餐厅服务员，包吃住", "出租两室一厅，拎包入住",
+         "驾校报名优惠", "本地搬家，价格实惠", "宠物美容洗护", "空调维修清洗"]
+PASSWORD = "bench-password-1"
+
+
+def _create_db() -> str:
+    name = f"adscreen_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_ADMIN.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _drop_db(url: str) -> None:
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load(url: str, n: int, batch: int = 500, seed: int = 7) -> dict[str, int]:
+    """N documents through the store functions; ~20 % flagged; half the flags decided."""
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    with session_scope(url) as s:
+        sources = [Source(name=f"来源{i}", kind="html", profile={}) for i in range(5)]
+        s.add_all(sources)
+        s.flush()
+        source_ids = [x.id for x in sources]
+    flagged = 0
+    for start in range(0, n, batch):
+        with session_scope(url) as s:
+            items = []
+            for i in range(start, min(start + batch, n)):
+                suspect = rng.random() < 0.2
+                phone = f"1{rng.randint(30, 99)}{rng.randint(0, 99999999):08d}"
+                if suspect:
+                    pitch, cat = rng.choice(PITCHES)
+                    body = pitch.format(r=rng.randint(5, 30)) + f"，第{i}号项目，联系 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
+                else:
+                    cat = None
+                    body = rng.choice(PLAIN) + f"，编号{i}，电话 {phone}"
+                doc, _ = save_document(
+                    s,
+                    DocumentIn(
+                        url=f"https://ads{i % 5}.example.cn/item/{i}",
+                        canonical_url=f"https://ads{i % 5}.example.cn/item/{i}",
+                        text=body + "。" + "详情请来电咨询。" * rng.randint(1, 6),
+                        raw=f"<html><body><p>{body}</p></body></html>".encode(),
+                        title=body[:14],
+                        publisher=f"某某{rng.choice(['财富', '投资', '商贸', '家政'])}公司{i % 997}",
+                        contact=phone,
+                        region=rng.choice(REGIONS),
+                        source_id=rng.choice(source_ids),
+                        http_status=200,
+                    ),
+                )
+                score = rng.uniform(0.55, 0.99) if suspect else rng.uniform(0.0, 0.3)
+                hits = []
+                if suspect:
+                    hits = [{"field": "body", "start": 0, "end": 2, "matched": doc.text[:2], "term": doc.text[:2],
+                             "category": cat, "weight": 0.6, "rule": "literal"}]
+                    flagged += 1
+                items.append((doc.id, VerdictIn(score=round(score, 4), level="high" if score >= 0.8 else "medium",
+                                                flagged=suspect, detector_versions="kw:bench", hits=hits,
+                                                explanation="承诺保本保息并给出高额年化收益。", category=cat)))
+            save_verdicts(s, items)
+        if (start // batch) % 20 == 0:
+            print(f"  loaded {min(start + batch, n)}/{n} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    # decisions: half of the flags, written in bulk (the queue's own functions are measured below)
+    with session_scope(url) as s:
+        ids = list(s.scalars(select(Flag.id).order_by(Flag.id)))
+        now = utcnow()
+        rows, statuses = [], {}
+        for fid in ids:
+            if rng.random() < 0.5:
+                continue
+            action = rng.choice(["confirm", "confirm", "dismiss"])
+            when = now - timedelta(days=rng.randint(0, 29), hours=rng.randint(0, 23))
+            rows.append({"flag_id": fid, "reviewer": rng.choice(["insp", "insp2", "admin"]), "action": action,
+                         "reason": None if action == "confirm" else "other_ad", "note": "", "created_at": when})
+            statuses[fid] = ("confirmed" if action == "confirm" else "dismissed", when)
+        s.execute(Decision.__table__.insert(), rows)
+        for fid, (status, when) in statuses.items():
+            if status == "confirmed" and rng.random() < 0.3:
+                status = "referred"
+            s.execute(text("UPDATE flags SET status = :s, decided_at = :w, assignee = 'insp', "
+                           "created_at = :c WHERE id = :i"),
+                      {"s": status, "w": when, "c": when - timedelta(hours=rng.randint(1, 72)), "i": fid})
+        s.execute(text("ANALYZE"))
+    print(f"  loaded {n} documents, {len(ids)} flags, {len(rows)} decided in {time.perf_counter() - t0:.0f} s")
+    return {"documents": n, "flags": len(ids), "decided": len(rows)}
+
+
+def measure(url: str, reps: int) -> list[tuple[str, float, float]]:
+    from fastapi.testclient import TestClient
+
+    from review.app import create_app
+    from review.users import create_user
+
+    with session_scope(url) as s:
+        for name, role in (("insp", "inspector"), ("insp2", "inspector"), ("admin", "admin"), ("sy", "inspector")):
+            create_user(s, name, PASSWORD, role)
+    t0 = time.perf_counter()
+    app = create_app(url, lexicon_dir=ROOT / "var" / "bench-lexicon")
+    print(f"  app start (units, routing check) {time.perf_counter() - t0:.2f} s")
+    app.state.rescore = lambda: None
+    from store import units
+
+    with session_scope(url) as s:
+        from store.models import User
+
+        units.set_user_units(s, s.scalar(select(User.id).where(User.username == "sy")), ["sq-suiyang"])
+        open_id = s.scalar(select(Flag.id).where(Flag.status == "open").order_by(Flag.id.desc()).limit(1))
+        decided_id = s.scalar(select(Flag.id).where(Flag.status == "confirmed").limit(1))
+    clients = {}
+    for name in ("admin", "insp", "sy"):
+        c = TestClient(app)
+        r = c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        clients[name] = c
+    deep = clients["insp"].get("/api/v1/queue?limit=50").json()["next_cursor"]
+    for _ in range(10):  # ten pages in: a keyset page deep in the queue
+        deep = clients["insp"].get(f"/api/v1/queue?limit=50&after={deep}").json()["next_cursor"] or deep
+    routes = [
+        ("GET /queue", "insp", "GET", "/queue"),
+        ("GET /queue?region=商丘", "insp", "GET", "/queue?region=商丘"),
+        ("GET /queue?q=8765 (search)", "insp", "GET", "/queue?q=8765"),
+        ("GET /queue (scoped inspector)", "sy", "GET", "/queue"),
+        ("GET /cases/{open}", "insp", "GET", f"/cases/{open_id}"),
+        ("GET /cases/{decided}", "insp", "GET", f"/cases/{decided_id}"),
+        ("GET /referrals", "insp", "GET", "/referrals"),
+        ("GET /dashboard", "admin", "GET", "/dashboard"),
+        ("GET /lexicon", "admin", "GET", "/lexicon"),
+        ("GET /audit", "admin", "GET", "/audit"),
+        ("GET /api/v1/queue", "insp", "GET", "/api/v1/queue"),
+        ("GET /api/v1/queue (10 pages in)", "insp", "GET", f"/api/v1/queue?after={deep}"),
+        ("GET /api/v1/queue?q=item/12", "insp", "GET", "/api/v1/queue?q=item/12&status=all"),
+        ("GET /api/v1/queue?category=pension", "insp", "GET", "/api/v1/queue?category=pension"),
+        ("GET /api/v1/queue?unit=sq-suiyang", "insp", "GET", "/api/v1/queue?unit=sq-suiyang"),
+        ("GET /api/v1/queue/counts", "insp", "GET", "/api/v1/queue/counts"),
+        ("GET /api/v1/cases/{id}", "insp", "GET", f"/api/v1/cases/{open_id}"),
+        ("GET /api/v1/referrals", "insp", "GET", "/api/v1/referrals"),
+        ("GET /api/v1/referrals?status=referred", "insp", "GET", "/api/v1/referrals?status=referred"),
+        ("GET /api/v1/dashboard", "admin", "GET", "/api/v1/dashboard"),
+        ("GET /api/v1/audit", "admin", "GET", "/api/v1/audit"),
+        ("GET /api/v1/units", "insp", "GET", "/api/v1/units"),
+        ("POST /api/v1/queue/next (claim, leave)", "insp2", "NEXT", ""),
+    ]
+    out = []
+    for label, who, method, path in routes:
+        c = clients.get(who) or clients.setdefault(who, _login(app, who))
+        times = []
+        held = None
+        for i in range(reps + 2):
+            t = time.perf_counter()
+            if method == "NEXT":
+                r = c.post("/api/v1/queue/next" + (f"?leave={held}" if held else ""))
+                held = r.json()["flag_id"] if r.status_code == 200 else None
+            else:
+                r = c.get(path)
+            elapsed = time.perf_counter() - t
+            assert r.status_code in (200, 204), (label, r.status_code, r.text[:200])
+            if i >= 2:  # two warm-up requests
+                times.append(elapsed * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        out.append((label, statistics.median(times), p95))
+    return out
+
+
+def _login(app, name: str):
+    from fastapi.testclient import TestClient
+
+    c = TestClient(app)
+    r = c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+    c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return c
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, action="append", help="documents to load (repeatable)")
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--keep", action="store_true", help="keep the databases")
+    args = ap.parse_args()
+    from argon2 import PasswordHasher
+
+    from review import users
+
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # logins are not measured
+    results = {}
+    for n in args.docs or [10_000]:
+        url = _create_db()
+        try:
+            upgrade(url)
+            print(f"N = {n}: loading …", flush=True)
+            info = load(url, n)
+            results[n] = (info, measure(url, args.reps))
+        finally:
+            if not args.keep:
+                _drop_db(url)
+            else:
+                print(f"  kept {url}")
+    sizes = sorted(results)
+    print()
+    print("| route | " + " | ".join(f"{n // 1000}k docs ({results[n][0]['flags'] // 1000}k flags) median / p95 ms"
+                                   for n in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    for i, (label, _, _) in enumerate(results[sizes[0]][1]):
+        cells = [f"{results[n][1][i][1]:.0f} / {results[n][1][i][2]:.0f}" for n in sizes]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
