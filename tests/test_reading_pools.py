@@ -39,8 +39,9 @@ def test_rows_carry_only_id_and_text_in_batches_of_250(committed):
         assert rows and len(rows) <= pools.BATCH_SIZE, name
         assert all(sorted(r) == ["id", "text"] and r["id"] and r["text"].strip() for r in rows), name
     manifest = json.loads((POOLS / "manifest.json").read_text(encoding="utf-8"))
-    for pool in manifest["pools"].values():
-        assert [len(committed[b]) for b in pool["batches"][:-1]] == [pools.BATCH_SIZE] * (len(pool["batches"]) - 1)
+    for name, pool in manifest["pools"].items():
+        if name != "written":  # the written pool is append-only, so a later batch may follow a partial one
+            assert [len(committed[b]) for b in pool["batches"][:-1]] == [pools.BATCH_SIZE] * (len(pool["batches"]) - 1)
         assert sum(len(committed[b]) for b in pool["batches"]) == pool["rows"]
 
 
@@ -57,9 +58,11 @@ def test_no_holdout_id_or_near_duplicate_of_one(committed, holdout_keys):
     assert not [r["id"] for r in rows if dup_key(r["text"]) in keys]
 
 
+@needs_shared
 def test_corpus2_is_unread_and_one_row_per_near_duplicate_group(committed):
     read, _ = pools._read_ids(pools.DATA)
-    seed_keys = {dup_key(json.loads(line)["text"]) for line in (pools.DATA / "seed.jsonl").open(encoding="utf-8")}
+    v2 = pools.v2_splits()
+    seed_keys = {dup_key(r["text"]) for r in load_corpus() if r["id"] in v2}  # seed v2, the set corpus2 was drawn against
     rows = [r for name, batch in committed.items() if name.startswith("corpus2-") for r in batch]
     assert 2500 <= len(rows) <= pools.CORPUS2_CAP
     assert not {r["id"] for r in rows} & read
@@ -69,8 +72,7 @@ def test_corpus2_is_unread_and_one_row_per_near_duplicate_group(committed):
 
 def test_train2_is_every_train_row_read_once(committed):
     _, second = pools._read_ids(pools.DATA)
-    seed = [json.loads(line) for line in (pools.DATA / "seed.jsonl").open(encoding="utf-8")]
-    want = {r["id"] for r in seed if r["split"] == "train" and r["id"] not in second}
+    want = {i for i, split in pools.v2_splits().items() if split == "train" and i not in second}
     got = {r["id"] for name, batch in committed.items() if name.startswith("train2-") for r in batch}
     assert got == want and second  # dev/test (blind) and audited train rows are not read again here
 
@@ -79,7 +81,7 @@ def test_train2_is_every_train_row_read_once(committed):
 def test_building_twice_gives_the_committed_files(tmp_path, committed):
     for out in (tmp_path / "a", tmp_path / "b"):
         pools.build(out=out)
-    for name in committed:
+    for name in [n for n in committed if not n.startswith("written-")]:  # written: append-only, tested below
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes() == (POOLS / name).read_bytes(), name
     dirs = (tmp_path / "a", tmp_path / "b", POOLS)
@@ -125,3 +127,32 @@ def test_status_reports_unfinished_and_bad_lines(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "x-001\tr1\tneeds 1 more reader(s)" in captured.out
     assert "not in x-001" in captured.err and "not coded yet" in captured.err
+
+
+@needs_shared
+def test_build_written_is_append_only(tmp_path):
+    written, out, readings = tmp_path / "written", tmp_path / "pools", tmp_path / "readings"
+    written.mkdir()
+
+    def put(name: str, rows: list[dict]) -> None:
+        (written / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+    first = [{"id": f"w-a-{i}", "text": f"商铺售后返租，年回报{i}%"} for i in range(300)]
+    put("a.jsonl", first)
+    pools.build_written(written=written, out=out, readings=readings)
+    before = _batches(out)
+    (readings / "r8").mkdir(parents=True)
+    (readings / "r8" / "written-002.tsv").write_text("# r8\n", "utf-8")  # someone has started written-002
+    put("b.jsonl", [{"id": f"w-b-{i}", "text": f"银行理财，业绩比较基准{i}%，理财非存款"} for i in range(30)])
+    manifest = pools.build_written(written=written, out=out, readings=readings)
+    after = _batches(out)
+    assert {k: after[k] for k in before} == before  # nothing read or unread is reshuffled
+    assert sorted(after) == ["written-001.jsonl", "written-002.jsonl", "written-003.jsonl"]
+    assert {r["id"] for r in after["written-003.jsonl"]} == {f"w-b-{i}" for i in range(30)}
+    assert manifest["pools"]["written"]["rows"] == 330
+    pools.build_written(written=written, out=out, readings=readings)
+    assert _batches(out) == after  # idempotent
+    read_id = after["written-002.jsonl"][0]["id"]
+    put("a.jsonl", [dict(r, text=r["text"] + "，改") if r["id"] == read_id else r for r in first])
+    with pytest.raises(SystemExit, match="has readings"):
+        pools.build_written(written=written, out=out, readings=readings)

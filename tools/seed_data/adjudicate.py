@@ -147,6 +147,7 @@ def build(pools_dir: Path = pools.POOLS, readings: Path = pools.READINGS, adj: P
     who read them (so an adjudication batch excludes as few readers as possible), appended to the last unclaimed,
     not yet full batch of the same pool and readers, or else to new batches of at most ADJ_BATCH rows.
     """
+    adj.mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(adj)
     covered, batches = manifest["covered"], manifest["batches"]
     found = load_readings(pools_dir, readings, adj / "extra_readings")
@@ -252,7 +253,9 @@ def status(pools_dir: Path = pools.POOLS, readings: Path = pools.READINGS, adj: 
     decided, problems = load_decisions(adj, readers_of)
     for p in problems:
         print(p, file=sys.stderr)
+    # readers and adjudicators seen so far; anyone who read none of a batch's rows may take it
     known = {p.name for p in readings.iterdir() if p.is_dir()} if readings.exists() else set()
+    known |= {p.name for p in (adj / "decisions").iterdir() if p.is_dir()} if (adj / "decisions").exists() else set()
     print("batch\trows\texcluded (read these rows)\tmay adjudicate\tadjudicated")
     for name, meta in sorted(manifest["batches"].items()):
         done = sum(i in decided for i in meta["ids"])
