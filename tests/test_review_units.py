@@ -69,6 +69,6 @@ def test_referral_cells_and_deadline():
     assert _cell("=SUM(A1)") == "'=SUM(A1)" and _cell("@x") == "'@x" and _cell("-1+2") == "'-1+2"
     assert _cell("年化") == "年化" and _cell(0.5) == 0.5
     assert _cell("a\x00b\x0bc") == "a\ufffdb\ufffdc"
-    assert _cell([{"category": "rate", "span": "年化", "rule": "r1"}]) == "rate:年化(r1)"
+    assert _cell([{"category": "rate", "span": "年化", "rule": "lex:年化"}]) == "利率回报:年化(词库词条)"
     assert add_working_days(date(2026, 11, 27), 15).day == date(2026, 12, 18)  # Friday + 15 working days
     assert add_working_days(date(2026, 11, 28), 1).day == date(2026, 11, 30)  # Saturday → Monday

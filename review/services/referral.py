@@ -29,8 +29,9 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from keywords.categories import label as category_label
 from keywords.normalize import normalize
-from review.labels import DISMISS_REASONS, LEVEL_LABELS
+from review.labels import DISMISS_REASONS, LEVEL_LABELS, rule_label
 from review.services.cases import (
     case_highlights,
     case_indicators,
@@ -88,6 +89,8 @@ _TEMPLATES = Environment(
     autoescape=select_autoescape(default=True),
 )
 _TEMPLATES.filters["bjt"] = bjt
+_TEMPLATES.filters["rule_label"] = rule_label
+_TEMPLATES.filters["category_label"] = lambda c: category_label(c)
 
 
 Extra = Callable[[list[dict[str, Any]]], dict[str, bytes]]  # referral rows → more files for the package
@@ -211,8 +214,8 @@ def _text(value: Any) -> Any:
     if isinstance(value, list):
         value = "; ".join(
             FIELD_PREFIX.get(i.get("field") or "body", f"[{i.get('field')}]")
-            + f"{i['category']}:{i['span']}"
-            + (f"({i['rule']})" if i.get("rule") else "")
+            + f"{category_label(i['category'])}:{i['span']}"
+            + (f"({rule_label(i['rule'])})" if i.get("rule") else "")
             for i in value
         )
     if isinstance(value, str):
