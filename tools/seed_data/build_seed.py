@@ -321,8 +321,9 @@ def report(b: Build) -> str:
         f"{three} rows were read three times (train2-006, train2-014). Rows whose readings need an adjudicator: "
         f"{len(disputed)}.",
         "",
-        "Agreement is measured on each row's first two readers (by name; in the three-read batches the two readers "
-        "whose files are in `readings/`), the first named as rater 1 of Cohen's κ. `S` counts as a code of its own.",
+        "Agreement is measured on each row's first two readers by name (reader 1 and reader 2; in train2-006 r4 and "
+        "r5, whose files are in `readings/`, not r3's withdrawn one), reader 1 as rater 1 of Cohen's κ. `S` counts "
+        "as a code of its own.",
         "",
         "**Per source**",
         "",
