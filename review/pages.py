@@ -253,6 +253,7 @@ def render_case(
         change=cases.case_page_change(flag),
         hits=cases.case_hits(flag),
         snap=cases.case_snapshot(flag),
+        images=cases.case_images(session, flag),
         claimable=cases.may_take(session, flag, user),
         mine=flag.status == "claimed" and flag.assignee == user.username,
         can_decide=user.role in ("inspector", "admin"),
@@ -440,6 +441,18 @@ def case_propose(
     proposal = lexicon.propose(session, user, term, category, weight, note, flag_id)
     flash(request, f"已提交词条提议 #{proposal.id}「{proposal.term}」，等待词库编辑审批")
     return redirect(f"/cases/{flag_id}")
+
+
+@router.get("/cases/{flag_id}/images/{image_id}")
+def case_image(
+    flag_id: int, image_id: int, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
+) -> Response:
+    """A stored image of the case, as fetched, under headers that let nothing in it run or be sniffed as HTML."""
+    flag = scope.visible_flag(session, user, flag_id)
+    content_type, data = cases.case_image_bytes(session, flag, image_id)
+    headers = {"Content-Security-Policy": "default-src 'none'; sandbox", "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"}  # fmt: skip
+    return Response(data, media_type=content_type, headers=headers)
 
 
 @router.get("/cases/{flag_id}/snapshot")

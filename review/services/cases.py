@@ -387,3 +387,43 @@ def decide(
             decided.append(other.id)
     session.commit()
     return Decided(flag, decided)
+
+
+# --- images of the judged version (issue 14): OCR lines, the boxes of hits drawn over them, QR payloads --------
+
+
+def case_images(session: Session, flag: Flag) -> list[dict[str, Any]]:
+    """Every image the judged version showed, with its OCR lines, the boxes of the hits found in it (pixel
+    rectangles on the image, drawn by the page as SVG rects) and its QR payloads (text, never links)."""
+    from store.images import ocr_hits, version_images
+
+    version = case_version(flag)
+    boxes = ocr_hits(session, version.id, flag.verdict.hits or [])
+    out = []
+    for img in version_images(session, version.id):
+        reading = img.get("reading") or {}
+        out.append(
+            {
+                **img,
+                "lines": reading.get("lines", []),
+                "codes": reading.get("codes", []),
+                "hit_boxes": [
+                    {**b, "x": b["box"][0], "y": b["box"][1], "w": b["box"][2] - b["box"][0],
+                     "h": b["box"][3] - b["box"][1]}
+                    for b in boxes.get(img.get("image_id") or -1, [])
+                ],  # fmt: skip
+            }
+        )
+    return out
+
+
+def case_image_bytes(session: Session, flag: Flag, image_id: int) -> tuple[str, bytes]:
+    """A stored image of the judged version, or NotFound: an image of another case is never served here."""
+    from store.images import image_data, version_images
+
+    if not _fits(image_id) or all(i.get("image_id") != image_id for i in version_images(session, flag.version_id)):
+        raise NotFound(f"案件 {flag.id} 没有图片 {image_id}")
+    data = image_data(session, image_id)
+    if data is None:
+        raise NotFound(f"图片 {image_id} 不存在")
+    return data

@@ -11,6 +11,7 @@ time (the header says so); JSON keeps ISO-8601 with its offset.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -34,6 +35,8 @@ from keywords.normalize import normalize
 from review.labels import DISMISS_REASONS, LEVEL_LABELS, rule_label
 from review.services.cases import (
     case_highlights,
+    case_image_bytes,
+    case_images,
     case_indicators,
     case_page_change,
     case_snapshot,
@@ -78,6 +81,8 @@ COLUMNS: list[tuple[str, str, Kind]] = [
     ("risk_level", "风险等级", "text"),
     ("explanation", "判定说明", "text"),
     ("detector_versions", "检测器版本", "text"),
+    ("ocr_text", "图片文字(OCR)", "text"),
+    ("image_list", "图片(文件 SHA-256)", "text"),
     ("reviewer", "审核人", "text"),
     ("decision", "审核结论", "text"),
     ("decided_at", f"审核时间{BJ}", "datetime"),
@@ -148,6 +153,7 @@ def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSE
     snap = case_snapshot(flag)
     if decision is _UNSET:
         decision = _last_decision(session, flag)
+    images = _image_records(session, flag)
     return {
         "case_id": case_id(flag),
         "flag_id": flag.id,
@@ -185,6 +191,9 @@ def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSE
         "decided_at": decision.created_at if decision else None,
         "note": decision.note if decision else "",
         "referred_at": flag.referred_at,
+        "ocr_text": fields.get("ocr") or None,
+        "images": images,
+        "image_list": "; ".join(f"{i['file']} {i['sha256']}" for i in images) or None,
         "unit": flag.unit,
         "second_by": flag.second_by,
     }
@@ -289,16 +298,53 @@ def _page_change_text(flag: Flag) -> str:
     return "；".join(parts)
 
 
+IMAGE_EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp", "image/bmp": ".bmp"}
+
+
+def _image_records(session: Session, flag: Flag) -> list[dict[str, Any]]:
+    """The judged version's stored images as filed in the package: file name, SHA-256, URL, size, OCR lines."""
+    out = []
+    for img in case_images(session, flag):
+        if not img.get("image_id"):
+            continue
+        ext = IMAGE_EXT.get(img.get("content_type") or "", ".bin")
+        out.append(
+            {
+                "image_id": img["image_id"],
+                "file": f"images/{case_id(flag)}/{img['position'] + 1}-{img['sha256'][:12]}{ext}",
+                "sha256": img["sha256"],
+                "url": img["url"],
+                "content_type": img.get("content_type"),
+                "width": img.get("width"),
+                "height": img.get("height"),
+                "ocr_lines": [ln["text"] for ln in img.get("lines", [])],
+                "qr": [c.get("text") for c in img.get("codes", [])],
+                "hit_boxes": img.get("hit_boxes", []),
+            }
+        )
+    return out
+
+
 def evidence_sheet(session: Session, flag: Flag, row: dict[str, Any] | None = None) -> str:
     """A standalone printable HTML page (autoescaped; the highlighted text escapes every piece)."""
     row = row or referral_row(session, flag)
+    images = [
+        {**i, "data_uri": _data_uri(session, flag, i)} for i in row.get("images") or []
+    ]
     return _TEMPLATES.get_template("evidence.html").render(
         r=row,
+        images=images,
         highlights=case_highlights(flag),
         level_label=LEVEL_LABELS.get(flag.level, flag.level),
         dismiss_reasons=DISMISS_REASONS,
         generated_at=bjt(utcnow()),
     )
+
+
+def _data_uri(session: Session, flag: Flag, image: dict[str, Any]) -> str:
+    """The image inside the sheet itself (the sheet loads nothing from anywhere: its CSP allows data: only)."""
+    content_type, data = case_image_bytes(session, flag, image["image_id"])
+    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def with_evidence(stmt):  # noqa: ANN001, ANN201 - a Select of Flag
@@ -371,6 +417,8 @@ def build_package(session: Session, flags: list[Flag], extra: Extra | None = Non
     for flag, row in zip(flags, rows, strict=True):
         files[f"cases/{row['case_id']}.html"] = evidence_sheet(session, flag, row).encode("utf-8")
         files[row["snapshot_file"]] = case_snapshot(flag).body
+        for image in row["images"]:
+            files[image["file"]] = case_image_bytes(session, flag, image["image_id"])[1]
     if extra is not None:
         files.update(extra(rows))
     manifest = {
