@@ -1,5 +1,6 @@
 """Classifier benchmark: docs/s on ~100-character texts, default backend (ONNX int8) vs PyTorch fp32 of the same
-trained model, F1 of both on the test split, and the peak RSS of each scoring process.
+trained model, F1 of both on the test split, and the peak RSS of each scoring process; then the whole scorer
+(lexicon + n-gram model + classifier + the fitted combination, as a worker runs it) on the same texts.
 
 Each backend runs in its own child process so its peak RSS is its own. One run, prints figures:
 
@@ -59,6 +60,32 @@ def base_child(args: argparse.Namespace) -> None:
     print(json.dumps({"backend": "torch-base12", "docs_per_s": round(dps, 1), "peak_rss_mb": round(rss_mb)}))
 
 
+def scorer_child(args: argparse.Namespace) -> None:
+    """The worker's path: ``scoring.engine.Scorer`` with the bundled lexicon, the ONNX classifier and the combination
+    fitted for it (``adscreen fit-combiner``), in batches of 32 as ``adscreen.score_batch`` does."""
+    import torch
+
+    from classifier.dataset import by_split, load_rows
+    from classifier.inference import Classifier
+    from keywords import Lexicon, Matcher
+    from scoring.engine import Scorer, load_combiner
+
+    torch.set_num_threads(args.threads)
+    rows = load_rows(args.data)
+    texts = hundred_char_texts(by_split(rows)["test"] or rows, args.n)
+    clf = Classifier.load(args.model, backend="onnx", threads=args.threads, batch_size=32)
+    scorer = Scorer(Matcher(Lexicon.bundled()), clf, combiner=load_combiner(args.model, clf))
+    scorer.score(texts[:64])
+    t0 = time.perf_counter()
+    for s in range(0, len(texts), 32):
+        scorer.score(texts[s : s + 32])
+    dps = len(texts) / (time.perf_counter() - t0)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    comb = scorer.usable_combiner()
+    print(json.dumps({"backend": "scorer", "docs_per_s": round(dps, 1), "peak_rss_mb": round(rss_mb),
+                      "combiner": comb.version if comb else None}))
+
+
 def child(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
@@ -106,13 +133,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1024, help="number of ~100-char documents timed")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--base", action="store_true", help="also time PyTorch fp32 of the full 12-layer base")
-    ap.add_argument("--backend", choices=["onnx", "torch", "torch-base12"], help=argparse.SUPPRESS)
+    ap.add_argument("--backend", choices=["onnx", "torch", "torch-base12", "scorer"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.backend:
-        (base_child if args.backend == "torch-base12" else child)(args)
+        {"torch-base12": base_child, "scorer": scorer_child}.get(args.backend, child)(args)
         return
     results = {}
-    for backend in ("onnx", "torch") + (("torch-base12",) if args.base else ()):
+    for backend in ("onnx", "torch", "scorer") + (("torch-base12",) if args.base else ()):
         cmd = [
             sys.executable,
             __file__,
@@ -139,6 +166,11 @@ def main() -> None:
     print(
         f"speed-up {o['docs_per_s'] / t['docs_per_s']:.2f}x   F1 loss {t['f1'] - o['f1']:+.4f}   "
         f"(n_test={o['n_test']})"
+    )
+    sc = results["scorer"]
+    print(
+        f"{'whole scorer (worker path)':<24}{sc['docs_per_s']:>10}{'-':>10}{sc['peak_rss_mb']:>13}"
+        f"   combination {sc['combiner'] or 'none fitted (fallback)'}"
     )
     if "torch-base12" in results:
         b = results["torch-base12"]
