@@ -30,8 +30,9 @@ class TrainConfig:
     infer_windows: int = 0
     # lower encoder layers kept frozen; their outputs are computed once and cached (0 = fine-tune every layer).
     # Why: on two CPU cores the full 4-layer fine-tune took ~16-28 min on the 4,203-row train split (over the
-    # first-run budget); freezing the lower two cuts each epoch's cost ~2.4x (measured in classifier/README.md).
-    frozen_layers: int = 2
+    # first-run budget); freezing the lower two cut each epoch's cost ~2.4x, the lower three ~5x (0.28 vs 1.5 ms per
+    # token per epoch, classifier/README.md). Three: seed v3 has 9,121 train rows, twice the set those were timed on.
+    frozen_layers: int = 3
     # the lexicon's evasion folding before tokenising (full-width, 繁→简, symbols between Han removed); recorded in
     # the run, so inference prepares text the same way (runs trained before this option have it off)
     fold_text: bool = True
