@@ -54,7 +54,8 @@ def test_report_per_detector_source_subtype_with_plot_and_errors(scorer, data, t
     rep = evaluate(None, data, None, errors=True, out_dir=tmp_path / "out", echo=lines.append, scorer=scorer)
     assert set(rep["detectors"]) == {"keywords", "ngram", "combined"}  # no classifier here
     for s in rep["detectors"].values():
-        assert {"precision", "recall", "f1", "flag_rate_hard", "n_hard"} <= set(s) and s["n_hard"] == 2
+        assert {"precision", "recall", "f1", "flag_rate_hard", "n_hard", "recall_at_10pct_hard_lexicon"} <= set(s)
+        assert s["n_hard"] == 2
     assert set(rep["by_source"]) == {"written", "sms", "tnews", "bdci"}
     assert rep["by_source"]["written"]["combined"]["n"] == 3
     assert set(rep["by_subtype"]) == {"fundraising", "other_ad", "warning_news", "finance_legit", "loan_ad", "normal"}
@@ -67,6 +68,14 @@ def test_report_per_detector_source_subtype_with_plot_and_errors(scorer, data, t
         assert e["why"].startswith("综合判定") and e["text"]
     out = "\n".join(lines)
     assert "per source" in out and "confusion" in out and "combined" in out
+
+
+def test_recall_at_hard_uses_the_splits_own_hard_negatives():
+    from scoring.evaluate import recall_at_hard
+
+    rows = [{"label": "fundraising"}] * 4 + [{"label": "negative", "subtype": "warning_news"}] * 10
+    scores = [0.9, 0.8, 0.3, 0.1] + [0.85] + [0.2] * 9
+    assert recall_at_hard(scores, rows) == (0.75, 0.1)  # one of ten news rows may be flagged: cut above 0.2
 
 
 def test_rows_need_text_and_label(tmp_path):
