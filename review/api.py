@@ -174,6 +174,7 @@ def case_out(view: cases.CaseView, unit_names: dict[str, str] | None = None) -> 
                 "detector_versions": v.detector_versions,
             },
             "duplicates": [{"flag_id": o.id, "status": o.status} for o in view.duplicates],
+            "duplicate_count": view.duplicate_count,
             "decisions": [
                 {"reviewer": x.reviewer, "action": x.action, "reason": x.reason, "note": x.note, "at": x.created_at}
                 for x in view.decisions

@@ -279,7 +279,8 @@ class CaseOut(BaseModel):
     created_at: Time
     document: CaseDocument
     verdict: CaseVerdict
-    duplicates: list[Duplicate]
+    duplicates: list[Duplicate] = Field(description="近似重复组中的前 50 条")
+    duplicate_count: int = Field(0, description="近似重复组中其他线索的总数")
     decisions: list[DecisionRow]
     history: list[HistoryRow]
     unit: str | None = None

@@ -488,3 +488,36 @@ def test_claim_and_queue_queries_use_indexes(env):
             )
         )
     assert "ix_flags_claimable" in plan and "ix_audit_events_entity" in history
+
+
+def test_case_page_cost_does_not_grow_with_its_near_duplicate_group(env):
+    from sqlalchemy import event
+
+    from store.db import get_engine
+
+    pitch = "睢阳金鹅宝养老项目火热认购，年化收益百分之十八，保本保息，子女放心，老人安心，名额有限先到先得"
+    with session_scope(env["url"]) as s:
+        first = add_case(s, 700, pitch + "第0期", region="睢阳区").id
+        for i in range(1, 70):
+            add_case(s, 700 + i, pitch + f"第{i}期", region="睢阳区")
+    admin = login_api(env["app"], "admin")
+    case = admin.get(f"/api/v1/cases/{first}").json()
+    assert case["duplicate_count"] == 69 and len(case["duplicates"]) == 50
+    page = admin.get(f"/cases/{first}").text
+    assert "近似重复（69）" in page and "显示前 50 条" in page and "同时决定 69 条近似重复" in page
+    count = {"n": 0}
+    engine = get_engine(env["url"])
+
+    def counter(*_args):
+        count["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        admin.get(f"/cases/{first}")
+        big = count["n"]
+        count["n"] = 0
+        admin.get(f"/cases/{env['ids'][0]}")  # a case without duplicates
+        small = count["n"]
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    assert big <= small + 5, (big, small)  # a few queries for the group, not one per repost

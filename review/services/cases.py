@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from review.highlight import highlight, valid_spans
 from review.services.errors import InvalidInput, NotFound
@@ -38,6 +38,8 @@ from store.models import (
     User,
     Verdict,
 )
+
+SHOWN_DUPLICATES = 50
 
 
 class CaseNotFound(NotFound):
@@ -241,6 +243,7 @@ class CaseView:
     history: list[AuditEvent] = field(default_factory=list)
     proposals: list[TermProposal] = field(default_factory=list)
     comments: list[CaseComment] = field(default_factory=list)
+    duplicate_count: int = 0  # all of the group's other flags; ``duplicates`` holds the first SHOWN_DUPLICATES
 
 
 def get_flag(session: Session, flag_id: int) -> Flag:
@@ -261,7 +264,8 @@ def load_case(session: Session, flag_id: int) -> CaseView:
         flag=flag,
         document=flag.document,
         verdict=flag.verdict,
-        duplicates=group_flags(session, flag, include_self=False),
+        duplicates=group_flags(session, flag, include_self=False, limit=SHOWN_DUPLICATES),
+        duplicate_count=group_size(session, flag),
         decisions=list(
             session.scalars(select(Decision).where(Decision.flag_id == flag.id).order_by(Decision.id))
         ),
@@ -281,8 +285,11 @@ def load_case(session: Session, flag_id: int) -> CaseView:
     )
 
 
-def group_flags(session: Session, flag: Flag, include_self: bool = True) -> list[Flag]:
-    """Flags of the documents in the same near-duplicate group (reposts of one pitch)."""
+def group_flags(
+    session: Session, flag: Flag, include_self: bool = True, limit: int | None = None
+) -> list[Flag]:
+    """Flags of the documents in the same near-duplicate group (reposts of one pitch); ``limit``: the first ones
+    only, with their versions loaded in one query (a group can hold thousands of reposts)."""
     group = flag.document.group_id
     if group is None:
         return [flag] if include_self else []
@@ -294,7 +301,22 @@ def group_flags(session: Session, flag: Flag, include_self: bool = True) -> list
     )
     if not include_self:
         stmt = stmt.where(Flag.id != flag.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).options(selectinload(Flag.version).selectinload(DocumentVersion.ocr_record))
     return list(session.scalars(stmt))
+
+
+def group_size(session: Session, flag: Flag) -> int:
+    """How many other flags share the case's near-duplicate group."""
+    group = flag.document.group_id
+    if group is None:
+        return 0
+    return session.scalar(
+        select(func.count())
+        .select_from(Flag)
+        .join(Document, Document.id == Flag.document_id)
+        .where(Document.group_id == group, Flag.id != flag.id)
+    ) or 0
 
 
 # --- who may take a case, and taking it --------------------------------------------------------------------------

@@ -142,10 +142,23 @@ def last_confirmations(session: Session, flag_ids: list[int]) -> dict[int, Decis
     return {d.flag_id: d for d in session.scalars(select(Decision).where(Decision.id.in_(latest)))}
 
 
-def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSET) -> dict[str, Any]:
+def versions_with_images(session: Session, flags: list[Flag]) -> set[int]:
+    """The judged versions among these flags that showed images, in one query (the others need no image query)."""
+    from store.models import VersionImage
+
+    ids = sorted({f.version_id for f in flags})
+    if not ids:
+        return set()
+    return set(session.scalars(select(VersionImage.version_id).where(VersionImage.version_id.in_(ids)).distinct()))
+
+
+def referral_row(
+    session: Session, flag: Flag, decision: Decision | None = _UNSET, has_images: bool = True
+) -> dict[str, Any]:
     """One case in §4.2 terms, with typed values (aware datetimes, dates, floats): the one source of the CSV,
     XLSX, JSON and evidence sheet. Document text, hits and snapshot come from ``review.services.cases``.
-    ``decision``: the case's last confirmation when the caller has loaded it already."""
+    ``decision``: the case's last confirmation when the caller has loaded it already; ``has_images=False``: the
+    caller knows the version showed none (:func:`versions_with_images`)."""
     doc, verdict = flag.document, flag.verdict
     version = case_version(flag)  # what was judged: the page may have changed since
     fields = case_text_fields(flag)
@@ -153,7 +166,7 @@ def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSE
     snap = case_snapshot(flag)
     if decision is _UNSET:
         decision = _last_decision(session, flag)
-    images = _image_records(session, flag)
+    images = _image_records(session, flag) if has_images else []
     return {
         "case_id": case_id(flag),
         "flag_id": flag.id,
@@ -199,15 +212,18 @@ def referral_row(session: Session, flag: Flag, decision: Decision | None = _UNSE
     }
 
 
-def referral_record(session: Session, flag: Flag, decision: Decision | None = _UNSET) -> dict[str, Any]:
+def referral_record(
+    session: Session, flag: Flag, decision: Decision | None = _UNSET, has_images: bool = True
+) -> dict[str, Any]:
     """The row as JSON data (the API and ``referrals.json``): times in ISO-8601 with their offset."""
-    return {key: _json_value(value) for key, value in referral_row(session, flag, decision).items()}
+    return {key: _json_value(value) for key, value in referral_row(session, flag, decision, has_images).items()}
 
 
 def referral_records(session: Session, flags: list[Flag]) -> list[dict[str, Any]]:
     """Rows of many cases with a fixed number of queries (flags loaded by :func:`with_evidence`)."""
     decisions = last_confirmations(session, [f.id for f in flags])
-    return [referral_record(session, f, decisions.get(f.id)) for f in flags]
+    pictured = versions_with_images(session, flags)
+    return [referral_record(session, f, decisions.get(f.id), f.version_id in pictured) for f in flags]
 
 
 def _json_value(value: Any) -> Any:
@@ -406,7 +422,8 @@ def build_package(session: Session, flags: list[Flag], extra: Extra | None = Non
     """The zip for these flags (the caller marks them referred in the same transaction); ``extra``: more files
     made from the rows (an operator's summary sheet), covered by the manifest like the rest."""
     decisions = last_confirmations(session, [f.id for f in flags])
-    rows = [referral_row(session, f, decisions.get(f.id)) for f in flags]
+    pictured = versions_with_images(session, flags)
+    rows = [referral_row(session, f, decisions.get(f.id), f.version_id in pictured) for f in flags]
     files: dict[str, bytes] = {
         "referrals.csv": to_csv(rows),
         "referrals.xlsx": to_xlsx(rows),
