@@ -506,7 +506,7 @@ def referrals_page(
     allowed = scope.units_of(session, user)
     unit = filters.clean_text(request.query_params.get("unit"), 40)
     after = filters.parse_id(request.query_params.get("after"))
-    confirmed = referral.confirmed_flags(session, units=allowed, unit=unit, limit=200, after_id=after)
+    confirmed = referral.confirmed_flags(session, units=allowed, unit=unit, limit=200, after_id=after, light=True)
     return render(
         request,
         "referrals.html",

@@ -373,6 +373,13 @@ def with_evidence(stmt):  # noqa: ANN001, ANN201 - a Select of Flag
     )
 
 
+LIST_OPTIONS = (
+    selectinload(Flag.version)
+    .load_only(DocumentVersion.id, DocumentVersion.title, DocumentVersion.text, DocumentVersion.publisher)
+    .selectinload(DocumentVersion.ocr_record),
+)
+
+
 def confirmed_flags(
     session: Session,
     flag_ids: list[int] | None = None,
@@ -381,9 +388,11 @@ def confirmed_flags(
     unit: str | None = None,
     limit: int | None = None,
     after_id: int | None = None,
+    light: bool = False,
 ) -> list[Flag]:
     """Confirmed cases waiting for referral (only those among ``flag_ids`` when given), oldest first; ``units``:
-    the caller's scope, ``unit``: one unit's package; ``after_id`` / ``limit``: keyset pages."""
+    the caller's scope, ``unit``: one unit's package; ``after_id`` / ``limit``: keyset pages; ``light``: only what
+    a list shows (title, publisher), not the snapshots and texts a package needs."""
     stmt = select(Flag).where(Flag.status == FlagStatus.CONFIRMED.value).order_by(Flag.id)
     if flag_ids is not None:
         stmt = stmt.where(Flag.id.in_([i for i in flag_ids if 0 < i < 2**31]))
@@ -395,6 +404,8 @@ def confirmed_flags(
         stmt = stmt.where(Flag.id > after_id)
     if limit is not None:
         stmt = stmt.limit(limit)
+    if light:
+        return list(session.scalars(stmt.options(*LIST_OPTIONS)))
     return list(session.scalars(with_evidence(stmt)))
 
 
