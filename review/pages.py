@@ -284,8 +284,12 @@ def case_claim(
     request: Request, flag_id: int, user: User = Depends(INSPECTOR), session: Session = Depends(db)
 ) -> Response:
     scope.visible_flag(session, user, flag_id)
-    cases.claim(session, user, flag_id, request.app.state.ttl)
-    return redirect(f"/cases/{flag_id}")
+
+    def act() -> str:
+        cases.claim(session, user, flag_id, request.app.state.ttl)
+        return f"已领取案件 #{flag_id}"
+
+    return _case_action(request, session, user, flag_id, {}, act)
 
 
 @router.post("/cases/{flag_id}/release")

@@ -521,3 +521,18 @@ def test_case_page_cost_does_not_grow_with_its_near_duplicate_group(env):
     finally:
         event.remove(engine, "before_cursor_execute", counter)
     assert big <= small + 5, (big, small)  # a few queries for the group, not one per repost
+
+
+def test_a_refused_claim_is_explained_on_the_case_page(env):
+    other = login_api(env["app"], "insp2")
+    fid = env["ids"][0]
+    assert other.post(f"/api/v1/cases/{fid}/claim").status_code == 200
+    p = TestClient(env["app"])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', p.get("/login").text).group(1)
+    p.post("/login", data={"username": "insp", "password": PASSWORD, "csrf_token": token})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', p.get("/queue").text).group(1)
+    r = p.post(f"/cases/{fid}/claim", data={"csrf_token": token})
+    assert r.status_code == 409 and 'id="form-error"' in r.text and "正由 insp2 处理" in r.text
+    assert 'id="case-text"' in r.text  # the case itself, not an error page
+    r = p.post(f"/cases/{fid}/comment", data={"csrf_token": token, "body": "   "})
+    assert r.status_code == 400 and "评论不能为空" in r.text
