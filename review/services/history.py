@@ -33,6 +33,7 @@ ACTION_NAMES = {
     "lexicon.reject": "驳回词条",
     "lexicon.rescore_requested": "请求重新评分",
     "lexicon.rescore_failed": "重新评分失败",
+    "lexicon.allow": "加入放行短语",
     "lexicon.job_done": "批准任务完成",
     "lexicon.job_failed": "批准任务失败",
     "referral.export": "导出移送包",
@@ -68,6 +69,7 @@ ENTITY_NAMES = {
     "document": "网页",
     "source": "来源",
     "identifier": "标识",
+    "allow_phrase": "放行短语",
     "operator": "经营主体",
 }
 SYSTEM_ACTORS = {"system": "系统", "crawler": "采集程序", "cli": "命令行"}
@@ -134,6 +136,8 @@ def sentence(event: AuditEvent, units: Mapping[str, str] | None = None) -> str:
         return f"{who} 批准词条「{a.get('term')}」，词库版本 {a.get('lexicon_version')}"
     if act == "lexicon.reject":
         return f"{who} 驳回词条「{a.get('term')}」"
+    if act == "lexicon.allow":
+        return f"{who} 加入放行短语「{a.get('phrase')}」"
     if act == "lexicon.rescore_requested":
         return f"{who} 请求按新词库重新评分待处理案件"
     if act == "lexicon.rescore_failed":
