@@ -311,6 +311,14 @@ def _score_stored(settings: Any, ids: list[int]) -> tuple[int, int]:
         from scoring.images import read_unread_images
 
         read_unread_images(settings, scorer)  # the images (OCR, QR), after the text verdicts (issue 14)
+    # flags of these documents after both passes: an image-only pitch is flagged by the images pass
+    from sqlalchemy import func, select
+
+    from store.db import session_scope
+    from store.models import Flag
+
+    with session_scope(settings.database_url) as session:
+        flagged = max(flagged, session.scalar(select(func.count(Flag.id)).where(Flag.document_id.in_(ids))) or 0)
     return scored, flagged
 
 
