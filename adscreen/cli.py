@@ -485,7 +485,10 @@ def queue_list(
 def score(
     inp: Annotated[Path, typer.Option("--in", exists=True, dir_okay=False, help="JSONL with id and text")],
     out: Annotated[Path, typer.Option("--out", help="JSONL verdicts")],
-    classifier: Annotated[bool, typer.Option(help="use the trained classifier when there is one")] = True,
+    classifier: Annotated[
+        bool | None,
+        typer.Option(help="use the trained classifier when there is one (default: ADSCREEN_USE_CLASSIFIER)"),
+    ] = None,
 ) -> None:
     """Score texts without a database: one output line per input line, an error record for a bad one.
 
@@ -493,7 +496,9 @@ def score(
     """
     from adscreen.batch_score import score_file
 
-    n, errors = score_file(inp, out, get_settings(), use_classifier=classifier, console=console)
+    settings = get_settings()
+    use = settings.use_classifier if classifier is None else classifier
+    n, errors = score_file(inp, out, settings, use_classifier=use, console=console)
     console.print(f"wrote {n} records → {out}")
     if errors:
         typer.echo(f"{errors} of {n} records failed (see their error field)", err=True)
@@ -503,7 +508,10 @@ def score(
 @app.command("score-image")
 def score_image(
     files: Annotated[list[Path], typer.Argument(help="image files (PNG, JPEG, GIF, WebP, BMP)")],
-    classifier: Annotated[bool, typer.Option(help="use the trained classifier when there is one")] = True,
+    classifier: Annotated[
+        bool | None,
+        typer.Option(help="use the trained classifier when there is one (default: ADSCREEN_USE_CLASSIFIER)"),
+    ] = None,
 ) -> None:
     """OCR, QR codes and the verdict of each image, one JSON line per file: id, ocr_text, qr, score, level, flag, hits.
 
