@@ -43,6 +43,10 @@ PITCHES = [("养老公寓火热认购，年化收益{r}%，保本保息", "pensi
 PLAIN = ["二手电动车出售，九成新", "家政保洁上门服务", "招聘餐厅服务员，包吃住", "出租两室一厅，拎包入住",
          "驾校报名优惠", "本地搬家，价格实惠", "宠物美容洗护", "空调维修清洗"]
 PASSWORD = "bench-password-1"
+# filler of random common characters: real ads differ in wording, and SimHash bands shared by every synthetic ad
+# would make the store's near-duplicate lookup (not what is measured here) the cost of loading
+FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+
 
 
 def _create_db() -> str:
@@ -76,18 +80,19 @@ def load(url: str, n: int, batch: int = 500, seed: int = 7) -> dict[str, int]:
             for i in range(start, min(start + batch, n)):
                 suspect = rng.random() < 0.2
                 phone = f"1{rng.randint(30, 99)}{rng.randint(0, 99999999):08d}"
+                words = "".join(rng.choice(FILLER) for _ in range(rng.randint(30, 80)))
                 if suspect:
                     pitch, cat = rng.choice(PITCHES)
-                    body = pitch.format(r=rng.randint(5, 30)) + f"，第{i}号项目，联系 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
+                    body = pitch.format(r=rng.randint(5, 30)) + f"，{words}，联系 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
                 else:
                     cat = None
-                    body = rng.choice(PLAIN) + f"，编号{i}，电话 {phone}"
+                    body = rng.choice(PLAIN) + f"，{words}，电话 {phone}"
                 doc, _ = save_document(
                     s,
                     DocumentIn(
                         url=f"https://ads{i % 5}.example.cn/item/{i}",
                         canonical_url=f"https://ads{i % 5}.example.cn/item/{i}",
-                        text=body + "。" + "详情请来电咨询。" * rng.randint(1, 6),
+                        text=body + "。详情请来电咨询。",
                         raw=f"<html><body><p>{body}</p></body></html>".encode(),
                         title=body[:14],
                         publisher=f"某某{rng.choice(['财富', '投资', '商贸', '家政'])}公司{i % 997}",
