@@ -7,10 +7,10 @@ a live versioned lexicon, CSV import/export and term suggestions. A plain librar
 from __future__ import annotations
 
 from . import categories
-from .lexicon import Lexicon, LexiconError, Term
+from .lexicon import AllowPhrase, Lexicon, LexiconError, Term
 from .live import LiveMatcher
 from .matcher import FLAG_THRESHOLD, Hit, Matcher, MatchResult, TextRejected
-from .store import LexiconStore, TermNotFound
+from .store import AllowNotFound, LexiconStore, TermNotFound
 
 
 def warmup(lexicon: Lexicon | None = None) -> None:
@@ -28,6 +28,8 @@ def warmup(lexicon: Lexicon | None = None) -> None:
 
 __all__ = [
     "FLAG_THRESHOLD",
+    "AllowNotFound",
+    "AllowPhrase",
     "Hit",
     "Lexicon",
     "LexiconError",

@@ -7,6 +7,7 @@ adscreen keywords match --in IN.jsonl --out OUT.jsonl
 adscreen keywords test "保本保息，年化15%"
 adscreen keywords add 稳赚不赔 return_promise 0.7 --actor alice --reason "…"
 adscreen keywords remove|reweight|import|export|history|suggest
+adscreen keywords allow add|remove|list  (phrases inside which a blocked term does not count)
 """
 
 from __future__ import annotations
@@ -162,6 +163,49 @@ def reweight_cmd(
         _fail(f"cannot reweight {term!r}: {exc}")
         return
     console.print(f"reweighted {term!r} → version {v}")
+
+
+allow_app = typer.Typer(
+    help="放行短语：较长短语中包含的词条在此处不计为命中（每次增删都是一个新词库版本）", no_args_is_help=True
+)
+app.add_typer(allow_app, name="allow")
+
+
+@allow_app.command("add")
+def allow_add_cmd(
+    phrase: str,
+    note: str = typer.Option("", help="why the phrase is harmless"),
+    actor: str = typer.Option(..., help="who makes the change"),
+    reason: str = typer.Option("", help="why"),
+) -> None:
+    """Put a phrase on the allow-list: a blocked term wholly inside it no longer counts there; bumps the version."""
+    try:
+        v = _store().add_allow(phrase, actor=actor, reason=reason, note=note)
+    except LexiconError as exc:
+        _fail(f"cannot allow {phrase!r}: {exc}")
+        return
+    console.print(f"allowed {phrase!r} → version {v}")
+
+
+@allow_app.command("remove")
+def allow_remove_cmd(phrase: str, actor: str = typer.Option(...), reason: str = typer.Option("")) -> None:
+    """Take a phrase off the allow-list (as written or any spelling that normalises the same); bumps the version."""
+    try:
+        v = _store().remove_allow(phrase, actor=actor, reason=reason)
+    except (LexiconError, KeyError) as exc:
+        _fail(f"cannot remove allow-list phrase {phrase!r}: {exc}")
+        return
+    console.print(f"removed allow-list phrase {phrase!r} → version {v}")
+
+
+@allow_app.command("list")
+def allow_list_cmd() -> None:
+    """The allow-list of the current lexicon version: phrase, note, provenance."""
+    lex = _store().load()
+    table = Table("放行短语", "说明", "来源", title=f"词库 {lex.version}：{len(lex.allow)} 条放行短语")
+    for a in lex.allow.values():
+        table.add_row(a.phrase, a.note, a.provenance)
+    console.print(table)
 
 
 @app.command("import")

@@ -5,6 +5,11 @@ Score = noisy-or of the positive hits' effective weights, where a hit's weight i
 counter-evidence hit (risk disclosure, warning/news context, loan offer, licensed institution) within
 ``counter_window`` normalised characters, floored at ``min_discount``.
 
+Allow-list: a positive (non-counter-evidence) candidate whose normalised span lies wholly inside an occurrence of an
+allow-list phrase of the lexicon is dropped before combinations and scoring (a longer phrase wins); hits that only
+overlap the phrase, or lie elsewhere, stay, and counter-evidence is never dropped. The phrases get an automaton of
+their own, scanned over the normalised text only when the lexicon has any.
+
 Oversized input: texts longer than ``max_chars`` (default 1,000,000 characters) raise :class:`TextRejected` unless
 the matcher was built with ``oversize="truncate"``, in which case only the first ``max_chars`` characters are matched
 (the result's ``truncated`` flag says so). Either way the caller never waits on a 10 MB page.
@@ -145,6 +150,7 @@ class Matcher:
         self.institutions = institutions if institutions is not None else senders.InstitutionList.bundled()
         self._by_key: dict[str, int] = {}
         self._folded: dict[str, list[int]] = {}
+        self._allow: ahocorasick.Automaton | None = None  # None: no allow-list, nothing to scan
         self._build()
 
     # ---------------------------------------------------------------- build
@@ -249,6 +255,21 @@ class Matcher:
             self._pattern_rx = _with_first_chars(self._pattern_rx, [t.pattern for t, _ in self._patterns])
         self._patterns = [(t, _with_first_chars(rx, [t.pattern])) for t, rx in self._patterns]
         segment.add_words(k for k in literal_keys if _ALL_HAN.fullmatch(k))
+        self._build_allow()
+
+    def _build_allow(self) -> None:
+        """A separate, small automaton of the allow-list phrases (normalised like terms), over the plain normalised
+        text: it has a handful of keys, so the linear child lookup that made the main automaton spell characters
+        as two digits costs little here."""
+        keys = {a.key or normalize_term(a.phrase) for a in self.lexicon.allow.values()}
+        keys.discard("")
+        if not keys:
+            return
+        auto = ahocorasick.Automaton()
+        for k in keys:
+            auto.add_word(k, len(k))
+        auto.make_automaton()
+        self._allow = auto
 
     def _build_automaton(self, words: list[tuple[str, tuple]]) -> None:
         """Build the automaton over a two-digit spelling of the homophone-folded text.
@@ -375,11 +396,20 @@ class Matcher:
             )
             t = Term(x.label, cat, x.weight, kind="pattern", note="built-in rate/amount pattern")
             cands.append(_Cand(x.start, x.end, t, s[x.start : x.end], x.kind, x.weight, x.value))
+        allowed: list[tuple[int, int]] | None = None
+        if self._allow is not None:
+            # occurrences of allow-list phrases: [start, end) in the normalised text
+            allowed = [(end - klen + 1, end + 1) for end, klen in self._allow.iter(s)]
+            if allowed:
+                cands = _outside(cands, allowed)
+            else:
+                allowed = None
         sender = self._sender(s, cands)
-        if sender is not None:
+        if sender is not None and (allowed is None or _outside([sender], allowed)):
             cands.append(sender)
         if self._combos and len(cands) >= 2:
-            cands.extend(self._apply_combos(cands))
+            extra = self._apply_combos(cands)
+            cands.extend(extra if allowed is None else _outside(extra, allowed))
         return cands
 
     def _sender(self, s: str, cands: list[_Cand]) -> _Cand | None:
@@ -572,6 +602,17 @@ def _with_first_chars(rx: re.Pattern[str], patterns: list[str]) -> re.Pattern[st
         return re.compile(f"(?={rxinfo.char_class(first)})(?:{rx.pattern})", rx.flags)
     except re.error:
         return rx
+
+
+def _outside(cands: list[_Cand], allowed: list[tuple[int, int]]) -> list[_Cand]:
+    """``cands`` less the positive ones lying wholly inside one allow-list occurrence (a longer phrase wins);
+    counter-evidence stays wherever it is, and so does a hit that only overlaps an occurrence."""
+    counter = COUNTER_CATEGORIES
+    return [
+        c
+        for c in cands
+        if c.term.category in counter or not any(a <= c.ns and c.ne <= b for a, b in allowed)
+    ]
 
 
 def _drop_contained(cands: list[_Cand]) -> list[_Cand]:

@@ -1,5 +1,9 @@
 """LexiconStore: the live lexicon in a directory, with a version counter and an append-only changelog.
 
+The allow-list (phrases inside which a blocked term does not count) lives in the same ``lexicon.yaml`` (``allow:``),
+so adding or removing a phrase is a lexicon version like any term edit: workers reload it, verdicts carry the new
+version and documents are rescored under it.
+
 Files: ``lexicon.yaml`` (flat layout, carries its own version), ``VERSION`` (one short line, so other processes can
 poll it cheaply), ``changelog.jsonl`` (who / when / why / what, one JSON object per change) and ``.lock`` (fcntl lock
 serialising writers across processes). Writes are atomic (temp file + rename): a reader sees the old or the new
@@ -18,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .lexicon import FIELDS, Lexicon, LexiconError, Term
+from .lexicon import FIELDS, AllowPhrase, Lexicon, LexiconError, Term
 from .normalize import normalize_term
 
 CSV_FIELDS = FIELDS
@@ -26,6 +30,10 @@ CSV_FIELDS = FIELDS
 
 class TermNotFound(LexiconError, KeyError):
     """remove/reweight of a term that is not in the lexicon."""
+
+
+class AllowNotFound(LexiconError, KeyError):
+    """remove_allow of a phrase that is not on the allow-list."""
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -79,7 +87,7 @@ class LexiconStore:
             if self.version_path.exists() and self.lex_path.exists():
                 return
             lex = self._seed if self._seed is not None else Lexicon.bundled()
-            seeded = Lexicon.from_terms(lex, version="v1")
+            seeded = Lexicon.from_terms(lex, version="v1", allow=lex.allow.values())
             self._write(
                 seeded,
                 {
@@ -115,6 +123,8 @@ class LexiconStore:
             lex.version = self._next(lex.version)
             for t in lex:
                 t.validate()
+            for a in lex.allow.values():
+                a.validate()
             return self._write(lex, change)
 
     # ---------------------------------------------------------------- reading
@@ -199,6 +209,45 @@ class LexiconStore:
             t.weight = float(weight)
 
         return self._change(mutate, {"action": "reweight", "actor": actor, "reason": reason, "_extra": info})
+
+    def add_allow(
+        self, phrase: str, *, actor: str, reason: str = "", note: str = "", provenance: str = ""
+    ) -> str:
+        """Put a phrase on the allow-list (a positive hit wholly inside it no longer counts); returns the new version.
+
+        Refused (LexiconError): empty, longer than 60 characters, control characters, fewer than two characters
+        after normalisation, the same after normalisation as a listed phrase, or exactly a literal term (that
+        would silence the term everywhere: remove or reweight it instead)."""
+        entry = AllowPhrase(phrase, note, provenance or f"added by {actor}").validate()
+
+        def mutate(lex: Lexicon) -> None:
+            clash = next(
+                (t.term for t in lex if t.kind == "literal" and normalize_term(t.term) == entry.key), None
+            )
+            if clash is not None:
+                raise LexiconError(
+                    f"allow-list phrase {entry.phrase!r} is the lexicon term {clash!r} itself: "
+                    "remove or reweight the term instead"
+                )
+            lex.add_allow(entry)
+
+        return self._change(
+            mutate, {"action": "allow_add", "actor": actor, "reason": reason, "allow": entry.to_dict()}
+        )
+
+    def remove_allow(self, phrase: str, *, actor: str, reason: str = "") -> str:
+        """Take a phrase off the allow-list (found as written or by its normalised spelling); a new version."""
+        removed: dict = {}
+
+        def mutate(lex: Lexicon) -> None:
+            entry = lex.find_allow(phrase)
+            if entry is None:
+                raise AllowNotFound(phrase)
+            removed.update(lex.allow.pop(entry.phrase).to_dict())
+
+        return self._change(
+            mutate, {"action": "allow_remove", "actor": actor, "reason": reason, "allow": removed}
+        )
 
     def import_csv(
         self, path: str | os.PathLike[str], *, actor: str, reason: str = "", replace: bool = False

@@ -57,3 +57,32 @@ def test_bad_category_is_an_error(tmp_path):
         app, ["--lexicon-dir", str(tmp_path / "lex"), "add", "x词", "nope", "0.5", "--actor", "a"]
     )
     assert res.exit_code == 1 and "unknown category" in res.output
+
+
+def test_allow_add_list_remove(tmp_path):
+    text = "保本保息理财风险提示"
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text(json.dumps({"id": "a", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def positive_terms() -> set[str]:
+        run(tmp_path, "match", "--in", str(inp), "--out", str(out))
+        (row,) = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+        return {h["term"] for h in row["hits"] if not h["counter"]}
+
+    assert "保本保息" in positive_terms()  # the blocked term counts before the phrase is allowed
+    res = run(tmp_path, "allow", "add", text, "--note", "银行的风险提示", "--actor", "alice", "--reason", "harmless")
+    assert "version v2" in res.output
+    listed = run(tmp_path, "allow", "list").output
+    flat = "".join(listed.split())
+    assert text in flat and "银行的风险提示" in flat and "v2" in flat
+    assert "保本保息" not in positive_terms()
+    lex_dir = str(tmp_path / "lex")
+    again = runner.invoke(app, ["--lexicon-dir", lex_dir, "allow", "add", "保本保息理財風險提示", "--actor", "bob"])
+    assert again.exit_code == 1 and "alreadylisted" in "".join(again.output.split())  # rich may wrap lines
+    run(tmp_path, "allow", "remove", text, "--actor", "carol", "--reason", "done")
+    assert text not in run(tmp_path, "allow", "list").output
+    assert "保本保息" in positive_terms()
+    hist = run(tmp_path, "history").output
+    assert "allow_add" in hist and "allow_remove" in hist and "carol" in hist
+    missing = runner.invoke(app, ["--lexicon-dir", lex_dir, "allow", "remove", "没有", "--actor", "a"])
+    assert missing.exit_code == 1 and "cannotremove" in "".join(missing.output.split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keywords import FLAG_THRESHOLD, Lexicon, Matcher, Term
+from keywords import FLAG_THRESHOLD, AllowPhrase, Lexicon, Matcher, Term
 from keywords.normalize import normalize
 from keywords.rates import cn_to_number, extract
 
@@ -158,3 +158,70 @@ def test_explanation_is_one_chinese_line(m):
 def test_nested_terms_counted_once(m):
     r = m.match("保本保息")
     assert [h.term for h in r.hits if not h.counter] == ["保本保息"]
+
+
+# --- allow-list: a longer phrase wins over a blocked term inside it ----------------------------------------------
+
+ALLOWED = "保本保息理财风险提示"  # made-up harmless phrase around the blocked term 保本保息
+
+
+def allow_matchers(*phrases: str) -> tuple[Matcher, Matcher]:
+    """(matcher with ``phrases`` allowed, the same lexicon without an allow-list)."""
+    terms = [
+        Term("保本保息", "return_promise", 0.8),
+        Term("风险提示", "risk_disclosure", 0.5),
+        Term("收益", "helper", 0.0),
+        Term("保本+收益", "combo", 0.5, kind="combo", pattern="all=保本保息;收益 window=15"),
+    ]
+    with_allow = Lexicon.from_terms(terms, version="a1", allow=[AllowPhrase(p) for p in phrases])
+    return Matcher(with_allow, homophones=False), Matcher(Lexicon.from_terms(terms, version="a0"), homophones=False)
+
+
+def positives(r) -> list[tuple[str, int]]:
+    return [(h.term, h.start) for h in r.hits if not h.counter]
+
+
+def test_allow_phrase_drops_the_term_inside_it_and_keeps_it_elsewhere():
+    allowed, plain = allow_matchers(ALLOWED)
+    text = f"{ALLOWED}：另有保本保息产品"
+    r = allowed.match(text)
+    assert positives(r) == [("保本保息", text.rindex("保本保息"))]
+    assert positives(plain.match(text)) == [("保本保息", 0), ("保本保息", text.rindex("保本保息"))]
+    # counter-evidence inside the phrase is unaffected
+    assert [(h.term, h.start) for h in r.hits if h.counter] == [("风险提示", text.index("风险提示"))]
+    only = allowed.match(ALLOWED)
+    assert positives(only) == [] and only.score == 0.0 and plain.match(ALLOWED).score > 0
+
+
+def test_allow_phrase_partial_overlap_keeps_the_hit():
+    allowed, _ = allow_matchers("保息理财风险提示")  # covers only the tail of 保本保息
+    assert positives(allowed.match(ALLOWED)) == [("保本保息", 0)]
+
+
+def test_allowed_hit_feeds_no_combination_rule():
+    allowed, plain = allow_matchers(ALLOWED)
+    inside = f"{ALLOWED}，收益"
+    assert any(h.rule.startswith("combo:") for h in plain.match(inside).hits)
+    assert not any(h.rule.startswith("combo:") for h in allowed.match(inside).hits)
+    assert any(h.rule.startswith("combo:") for h in allowed.match("保本保息，收益").hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "保本保息理財風險提示",  # traditional
+        "保 本 保 息 理 财 风 险 提 示",  # spaced
+        "保☆本保息理财★风险提示",  # symbols inserted
+        "保\u200b本保息理财\u200d风险提示",  # zero-width characters
+        "ＥＴＦ保本保息说明",  # full width + upper case, against the phrase written "ETF保本保息说明"
+    ],
+    ids=["traditional", "spaced", "symbols", "zero-width", "full-width"],
+)
+def test_allow_phrase_survives_the_same_evasions_as_terms(text):
+    allowed, plain = allow_matchers(ALLOWED, "ETF保本保息说明")
+    assert "保本保息" in {t for t, _ in positives(plain.match(text))}, "the blocked term is there"
+    assert positives(allowed.match(text)) == []
+
+
+def test_no_allow_list_costs_nothing(m):
+    assert m._allow is None  # the bundled lexicon has none: no second automaton, no extra scan

@@ -135,3 +135,81 @@ def test_concurrent_writers_do_not_lose_changes(store):
     lex = store.load()
     assert sum(1 for t in lex if t.term.startswith("并发词")) == 15
     assert store.current_version() == "v16"
+
+
+# --- the allow-list: part of the lexicon, versioned like terms ---------------------------------------------------
+
+ALLOWED = "保本保息理财风险提示"  # made-up harmless phrase around the blocked term 保本保息
+
+
+def test_allow_add_remove_bump_version_and_log(store, tmp_path):
+    assert store.load().allow == {}
+    assert "allow:" not in store.lex_path.read_text(encoding="utf-8")  # nothing written while there is none
+    v2 = store.add_allow(ALLOWED, actor="alice", reason="bank disclosure wording", note="银行的风险提示")
+    assert v2 == "v2" == store.current_version()
+    entry = store.load().allow[ALLOWED]
+    assert (entry.note, entry.provenance) == ("银行的风险提示", "added by alice")
+    assert "allow:" in store.lex_path.read_text(encoding="utf-8")
+    assert store.add_allow("  保本   基金说明 ", actor="bob") == "v3"  # whitespace collapsed as written
+    assert "保本 基金说明" in store.load().allow
+    # removed by another spelling of the same phrase (traditional, full-width spaces)
+    assert store.remove_allow("保本保息理財風險提示", actor="carol", reason="no longer needed") == "v4"
+    assert list(store.load().allow) == ["保本 基金说明"]
+    log = store.history()
+    assert [e["action"] for e in log] == ["seed", "allow_add", "allow_add", "allow_remove"]
+    assert log[1]["allow"] == {"phrase": ALLOWED, "note": "银行的风险提示", "provenance": "added by alice"}
+    assert log[1]["actor"] == "alice" and log[1]["reason"] == "bank disclosure wording"
+    assert log[3]["allow"]["phrase"] == ALLOWED and log[3]["actor"] == "carol"
+    # the flat YAML reads back with its allow-list, and a store seeded from a lexicon keeps it
+    copy = LexiconStore(tmp_path / "copy", seed=store.load())
+    assert list(copy.load().allow) == ["保本 基金说明"] and copy.current_version() == "v1"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("保" * 61, "longer than 60"),
+        ("保本\x07保息理财", "control characters"),
+        ("保本\ud800保息理财", "control characters"),
+        ("保\u200b\u200d", "fewer than 2 characters"),
+        ("保本保息", "is the lexicon term"),  # would silence the term everywhere
+        ("穩賺不賠", "is the lexicon term"),  # … in any spelling
+    ],
+    ids=["empty", "blank", "long", "bell", "surrogate", "one-char", "term", "term-traditional"],
+)
+def test_allow_add_rejects_bad_phrases(store, phrase, message):
+    with pytest.raises(LexiconError, match=message):
+        store.add_allow(phrase, actor="alice")
+    assert store.current_version() == "v1" and store.load().allow == {}
+
+
+def test_allow_duplicates_after_normalisation_and_missing_phrases(store):
+    from keywords import AllowNotFound
+
+    store.add_allow(ALLOWED, actor="alice")
+    for same in (ALLOWED, "保本保息理財風險提示", "保 本 保 息 理 财 风 险 提 示", "保☆本保息理财风险提示"):
+        with pytest.raises(LexiconError, match="already listed"):
+            store.add_allow(same, actor="bob")
+    with pytest.raises(AllowNotFound):
+        store.remove_allow("没有这个短语", actor="bob")
+    with pytest.raises(LexiconError, match="actor"):
+        store.add_allow("另一个放行短语", actor="")
+    with pytest.raises(LexiconError, match="note"):
+        store.add_allow("另一个放行短语", actor="bob", note="x\x00")
+    assert store.current_version() == "v2"
+
+
+def test_live_matcher_follows_allow_list_changes(store):
+    live = LiveMatcher(store, check_interval=0.0)
+    text = f"本行{ALLOWED}：理财非存款"
+    before = live.match(text)
+    assert "保本保息" in {h.term for h in before.hits if not h.counter}
+    store.add_allow(ALLOWED, actor="alice")
+    after = live.match(text)
+    assert after.lexicon_version == "v2" and "保本保息" not in {h.term for h in after.hits if not h.counter}
+    assert after.score < before.score
+    store.remove_allow(ALLOWED, actor="alice")
+    again = live.match(text)
+    assert again.lexicon_version == "v3" and again.score == before.score
