@@ -31,6 +31,7 @@ from review.http import package_response
 from review.schemas import (
     MAX_ID,
     AllowIn,
+    AllowOut,
     ApprovalIn,
     ApprovalOut,
     AssignIn,
@@ -496,11 +497,12 @@ def api_lexicon(
 
 @router.get("/lexicon/preview", summary="批准前预览：词条会命中多少待处理与已决定案件，附样例", response_model=PreviewOut)
 def api_preview(
+    request: Request,
     term: Annotated[SafeStr, Query(min_length=1, max_length=60)],
     user: User = Depends(ANY_ROLE),
     session: Session = Depends(db),
 ) -> dict[str, Any]:
-    return lexicon.preview(session, term)
+    return lexicon.preview(session, term, request.app.state.lexicon_dir)
 
 
 @router.get("/lexicon/jobs/{job_id}", summary="批准后的后台重新评分进度", response_model=JobOut)
@@ -510,15 +512,43 @@ def api_job(
     return lexicon.job_status(session, job_id)
 
 
-@router.get("/lexicon/allow", summary="放行短语", response_model=list[str])
-def api_allow_list(user: User = Depends(ANY_ROLE), session: Session = Depends(db)) -> list[str]:
-    return lexicon.allow_phrases(session)
+@router.get("/lexicon/allow", summary="放行短语（词库的一部分）", response_model=list[str])
+def api_allow_list(request: Request, user: User = Depends(ANY_ROLE)) -> list[str]:
+    return lexicon.allow_phrases(request.app.state.lexicon_dir)
 
 
-@router.post("/lexicon/allow", summary="加入放行短语（其中包含的词条在此处不计为命中）", status_code=201, response_model=Ok)
-def api_allow(body: AllowIn, user: User = Depends(EDITOR), session: Session = Depends(db)) -> Ok:
-    lexicon.add_allow(session, user, body.phrase, body.note)
-    return Ok(ok=True)
+@router.post(
+    "/lexicon/allow",
+    summary="加入放行短语（其中包含的词条在此处不计为命中；新词库版本，待处理案件在后台重新评分）",
+    status_code=201,
+    response_model=AllowOut,
+)
+def api_allow(
+    request: Request, body: AllowIn, user: User = Depends(EDITOR), session: Session = Depends(db)
+) -> AllowOut:
+    state = request.app.state
+    done = lexicon.add_allow(
+        session, user, state.lexicon_dir, body.phrase, body.note, state.rescore, state.run_job, state.sessionmaker
+    )
+    return AllowOut(ok=True, phrase=done.phrase, lexicon_version=done.lexicon_version)
+
+
+@router.delete(
+    "/lexicon/allow",
+    summary="移除放行短语（新词库版本，待处理案件在后台重新评分）",
+    response_model=AllowOut,
+)
+def api_allow_remove(
+    request: Request,
+    phrase: Annotated[SafeStr, Query(min_length=1, max_length=60, description="要移除的放行短语")],
+    user: User = Depends(EDITOR),
+    session: Session = Depends(db),
+) -> AllowOut:
+    state = request.app.state
+    done = lexicon.remove_allow(
+        session, user, state.lexicon_dir, phrase, state.rescore, state.run_job, state.sessionmaker
+    )
+    return AllowOut(ok=True, phrase=done.phrase, lexicon_version=done.lexicon_version)
 
 
 @router.get("/lexicon/proposals", summary="词条提议（status=pending 只列待审批）", response_model=list[ProposalOut])

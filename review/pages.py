@@ -579,7 +579,7 @@ def lexicon_page(
     term = filters.clean_text(request.query_params.get("preview"), 60)
     if term:
         try:
-            preview = lexicon.preview(session, term)
+            preview = lexicon.preview(session, term, lex_dir)
         except lexicon.LexiconError as exc:
             preview_error = str(exc)
     return render(
@@ -595,7 +595,7 @@ def lexicon_page(
         suggest_error=error,
         preview=preview,
         preview_error=preview_error,
-        allow=lexicon.allow_phrases(session),
+        allow=lexicon.allow_entries(lex_dir),
         job=_job(session, request.query_params.get("job")),
         categories=lexicon.categories(),
         can_approve=user.role in ("lexicon_editor", "admin"),
@@ -635,8 +635,30 @@ def lexicon_allow(
     user: User = Depends(EDITOR),
     session: Session = Depends(db),
 ) -> Response:
-    row = lexicon.add_allow(session, user, phrase, note)
-    flash(request, f"已加入放行短语「{row.phrase}」：其中包含的词条在此处不再计为命中")
+    state = request.app.state
+    done = lexicon.add_allow(
+        session, user, state.lexicon_dir, phrase, note, state.rescore, state.run_job, state.sessionmaker
+    )
+    flash(
+        request,
+        f"已加入放行短语「{done.phrase}」：其中包含的词条在此处不再计为命中（词库版本 {done.lexicon_version}，"
+        "待处理案件正在后台重新评分）",
+    )
+    return redirect("/lexicon")
+
+
+@router.post("/lexicon/allow/remove")
+def lexicon_allow_remove(
+    request: Request,
+    phrase: str = Form(""),
+    user: User = Depends(EDITOR),
+    session: Session = Depends(db),
+) -> Response:
+    state = request.app.state
+    done = lexicon.remove_allow(
+        session, user, state.lexicon_dir, phrase, state.rescore, state.run_job, state.sessionmaker
+    )
+    flash(request, f"已移除放行短语「{done.phrase}」（词库版本 {done.lexicon_version}，待处理案件正在后台重新评分）")
     return redirect("/lexicon")
 
 

@@ -115,6 +115,12 @@ class Ok(BaseModel):
     ok: bool
 
 
+class AllowOut(BaseModel):
+    ok: bool
+    phrase: str = Field(description="放行短语（按写法，空白已合并）")
+    lexicon_version: str = Field(description="加入或移除后的词库版本")
+
+
 class FlagRow(BaseModel):
     flag_id: int
     status: str

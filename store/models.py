@@ -617,14 +617,3 @@ class LexiconJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class AllowPhrase(Base):
-    """An allow-list phrase of the lexicon editor: a blocked term inside it does not count there."""
-
-    __tablename__ = "allow_phrases"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    phrase: Mapped[str] = mapped_column(String(60), unique=True)
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -64,3 +64,45 @@ def test_0005_keeps_evidence_and_maps_old_hits(bare_url):
         assert [(h["field"], h["start"], h["end"], h["matched"]) for h in verdict.hits] == [
             ("title", 0, 2, "保本"), ("body", 0, 2, "年化")]
         assert s.get(Flag, 1).version_id == version.id
+
+
+def _allow_rows(url: str) -> list[str]:
+    with engine_for(url).connect() as c:
+        return list(c.execute(text("SELECT phrase FROM allow_phrases ORDER BY id")).scalars())
+
+
+def _revision(url: str) -> str:
+    with engine_for(url).connect() as c:
+        return c.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_0009_drops_allow_phrases_only_when_empty(bare_url):
+    """The allow-list moved into the lexicon: a phrase left in the old table stops the upgrade, with the commands
+    that carry it over, and nothing is dropped; once the table is empty it goes (and a downgrade brings it back)."""
+    import pytest
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from store.db import alembic_config
+
+    upgrade(bare_url, "0008")
+    with engine_for(bare_url).begin() as c:
+        c.execute(text(
+            "INSERT INTO allow_phrases (phrase, note, created_by, created_at) "
+            "VALUES ('睢阳养老项目', '', 'editor', CURRENT_TIMESTAMP), ('it''s 保本', '', 'editor', CURRENT_TIMESTAMP)"))
+    with pytest.raises(RuntimeError) as refused:
+        upgrade(bare_url, "0009")
+    message = str(refused.value)
+    assert "allow_phrases still holds 2" in message and "DELETE FROM allow_phrases" in message
+    assert "adscreen keywords allow add '睢阳养老项目' --actor" in message
+    assert "adscreen keywords allow add 'it'\"'\"'s 保本' --actor" in message  # quoted for the shell
+    assert _revision(bare_url) == "0008" and _allow_rows(bare_url) == ["睢阳养老项目", "it's 保本"]
+    with engine_for(bare_url).begin() as c:
+        c.execute(text("DELETE FROM allow_phrases"))
+    upgrade(bare_url, "0009")
+    assert _revision(bare_url) == "0009" and "allow_phrases" not in inspect(engine_for(bare_url)).get_table_names()
+    cfg = alembic_config(bare_url)
+    with engine_for(bare_url).connect() as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    assert _revision(bare_url) == "0008" and _allow_rows(bare_url) == []

@@ -536,3 +536,57 @@ def test_a_refused_claim_is_explained_on_the_case_page(env):
     assert 'id="case-text"' in r.text  # the case itself, not an error page
     r = p.post(f"/cases/{fid}/comment", data={"csrf_token": token, "body": "   "})
     assert r.status_code == 400 and "评论不能为空" in r.text
+
+
+def test_allow_list_is_part_of_the_lexicon_and_changes_scores(env):
+    """The page and the API write the allow-list into the live lexicon (a new version, audited, a rescore asked
+    for); a text matched again under that version no longer counts the blocked term inside the phrase."""
+    from keywords import LexiconStore, Matcher
+
+    app = env["app"]
+    rescored: list[str] = []
+    app.state.rescore = lambda: rescored.append("open")
+    lex_dir = app.state.lexicon_dir
+    phrase, text = "保本保息理财风险提示", "本行保本保息理财风险提示：请阅读产品说明书"
+
+    def positives() -> tuple[float, set[str]]:
+        r = Matcher(LexiconStore(lex_dir).load()).match(text)
+        return r.score, {h.term for h in r.hits if not h.counter}
+
+    editor, insp, admin = (login_api(app, name) for name in ("editor", "insp", "admin"))
+    before, before_terms = positives()
+    assert "保本保息" in before_terms
+    assert insp.post("/api/v1/lexicon/allow", json={"phrase": phrase}).status_code == 403
+    r = editor.post("/api/v1/lexicon/allow", json={"phrase": phrase, "note": "银行的风险提示"})
+    assert r.status_code == 201, r.text
+    assert r.json() == {"ok": True, "phrase": phrase, "lexicon_version": "v2"} and rescored == ["open"]
+    after, terms = positives()
+    assert "保本保息" not in terms and after < before
+    assert editor.get("/api/v1/lexicon/allow").json() == [phrase]
+    same = editor.post("/api/v1/lexicon/allow", json={"phrase": "保本保息理財風險提示"})
+    assert same.status_code == 400 and "已存在" in same.json()["detail"]
+    term = editor.post("/api/v1/lexicon/allow", json={"phrase": "保本保息"})
+    assert term.status_code == 400 and "本身就是词条" in term.json()["detail"]
+    assert LexiconStore(lex_dir).current_version() == "v2"
+    # the page lists it with its note and a remove button, and removes it (a form post)
+    page = editor.get("/lexicon").text
+    assert phrase in page and "银行的风险提示" in page and 'action="/lexicon/allow/remove"' in page
+    assert "加入放行短语" in page  # the lexicon history names the change
+    r = editor.post("/lexicon/allow/remove", data={"phrase": phrase})
+    assert r.status_code == 200 and "已移除放行短语" in r.text
+    assert LexiconStore(lex_dir).load().allow == {} and positives() == (before, before_terms)
+    # the API adds and removes too; a phrase not listed is a 404
+    editor.post("/lexicon/allow", data={"phrase": phrase, "note": ""})
+    assert positives()[0] == after
+    r = editor.delete("/api/v1/lexicon/allow", params={"phrase": "保 本 保 息 理 财 风 险 提 示"})
+    assert r.status_code == 200 and r.json()["phrase"] == phrase and r.json()["lexicon_version"] == "v5"
+    assert editor.delete("/api/v1/lexicon/allow", params={"phrase": phrase}).status_code == 404
+    assert rescored == ["open"] * 4
+    with session_scope(env["url"]) as s:
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "allow_phrase").order_by(AuditEvent.id)
+        ).all()
+        assert [e.action for e in events] == ["lexicon.allow", "lexicon.allow_remove"] * 2
+        assert events[0].after["lexicon_version"] == "v2" and events[0].after["note"] == "银行的风险提示"
+    audit = admin.get("/audit").text
+    assert "editor 移除放行短语「保本保息理财风险提示」，词库版本 v5" in audit

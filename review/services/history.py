@@ -34,6 +34,7 @@ ACTION_NAMES = {
     "lexicon.rescore_requested": "请求重新评分",
     "lexicon.rescore_failed": "重新评分失败",
     "lexicon.allow": "加入放行短语",
+    "lexicon.allow_remove": "移除放行短语",
     "lexicon.job_done": "批准任务完成",
     "lexicon.job_failed": "批准任务失败",
     "referral.export": "导出移送包",
@@ -137,7 +138,10 @@ def sentence(event: AuditEvent, units: Mapping[str, str] | None = None) -> str:
     if act == "lexicon.reject":
         return f"{who} 驳回词条「{a.get('term')}」"
     if act == "lexicon.allow":
-        return f"{who} 加入放行短语「{a.get('phrase')}」"
+        version = f"，词库版本 {a.get('lexicon_version')}" if a.get("lexicon_version") else ""
+        return f"{who} 加入放行短语「{a.get('phrase')}」{version}"
+    if act == "lexicon.allow_remove":
+        return f"{who} 移除放行短语「{(b or {}).get('phrase')}」，词库版本 {a.get('lexicon_version')}"
     if act == "lexicon.rescore_requested":
         return f"{who} 请求按新词库重新评分待处理案件"
     if act == "lexicon.rescore_failed":

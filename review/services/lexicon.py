@@ -30,7 +30,6 @@ from review.services.errors import NotFound
 from store import audit
 from store.documents import rescore_ids
 from store.models import (
-    AllowPhrase,
     Decision,
     Document,
     Flag,
@@ -50,12 +49,16 @@ _UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 __all__ = [
     "LexiconError",
+    "add_allow",
+    "allow_entries",
+    "allow_phrases",
     "categories",
     "decide_proposal",
     "job_status",
     "overview",
     "preview",
     "propose",
+    "remove_allow",
     "start_approval",
     "suggestions",
     "term_precision",
@@ -203,21 +206,33 @@ def default_rescore() -> Any:
 
 
 PER_PAGE = 50
-_LOADED: dict[tuple[str, str], tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[str]]] = {}
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    version: str
+    rows: list[dict[str, Any]]  # terms as dicts
+    history: list[dict[str, Any]]
+    keys: list[str]  # normalised terms, in the order of rows
+    allow: list[dict[str, Any]]  # allow-list phrases (phrase, note, provenance)
+
+
+_LOADED: dict[tuple[str, str], _Parsed] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _loaded(lexicon_dir: Path) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """(version, terms as dicts, history, normalised terms) of the live lexicon, parsed once per version: reading
-    the YAML costs ~0.3 s, asking its version almost nothing."""
+def _loaded(lexicon_dir: Path) -> _Parsed:
+    """The live lexicon parsed once per version: reading the YAML costs ~0.3 s, asking its version almost nothing."""
     lex = store(lexicon_dir)
     version = str(lex.current_version())
     key = (str(lexicon_dir), version)
     with _LOADED_LOCK:
         hit = _LOADED.get(key)
     if hit is None:
-        rows = [t.to_dict() for t in lex.load()]
-        hit = (version, rows, lex.history(), [normalize_term(t["term"]) for t in rows])
+        loaded = lex.load()
+        rows = [t.to_dict() for t in loaded]
+        allow = [a.to_dict() for a in getattr(loaded, "allow", {}).values()]
+        hit = _Parsed(version, rows, lex.history(), [normalize_term(t["term"]) for t in rows], allow)
         with _LOADED_LOCK:
             _LOADED.clear()
             _LOADED[key] = hit
@@ -228,7 +243,8 @@ def overview(lexicon_dir: Path, q: str | None = None, page: int = 1, per_page: i
     """Current version, one page of terms (those containing ``q`` in the term, its note or its category's label,
     after the lexicon's normalisation) and the history; empty with an error text when unreadable."""
     try:
-        version, rows, history, keys = _loaded(lexicon_dir)
+        parsed = _loaded(lexicon_dir)
+        version, rows, history, keys = parsed.version, parsed.rows, parsed.history, parsed.keys
     except (OSError, ValueError, yaml.YAMLError) as exc:  # a broken lexicon directory: the page says why
         return {"version": None, "terms": [], "history": [], "error": str(exc), "total": 0, "page": 1, "pages": 1}
     if q:
@@ -345,7 +361,8 @@ def suggestions(session: Session, lexicon_dir: Path, top_k: int = 20, min_suppor
     if not any(a == "confirm" for a, _, _ in decided):
         return []
     lexicon = store(lexicon_dir).load()
-    coverage = Coverage([t.term for t in lexicon if t.kind == "literal"] + allow_phrases(session))
+    allows = [a.phrase for a in getattr(lexicon, "allow", {}).values()]
+    coverage = Coverage([t.term for t in lexicon if t.kind == "literal"] + allows)
     groups: dict[str, dict[str, set[int]]] = defaultdict(lambda: {"confirm": set(), "dismiss": set()})
     examples: dict[str, str] = {}
     for action, group, text in decided:
@@ -451,13 +468,14 @@ def _occurs_outside(text: str, term: str, allows: list[str]) -> bool:
     return False
 
 
-def preview(session: Session, term: str, limit: int = 5) -> dict[str, Any]:
+def preview(session: Session, term: str, lexicon_dir: Path, limit: int = 5) -> dict[str, Any]:
     """What a term would match before it is approved: open and decided cases containing it (by the queue's search
-    text; occurrences inside an allow-list phrase do not count), with samples and its precision so far."""
+    text; occurrences inside an allow-list phrase of the live lexicon do not count), with samples and its precision
+    so far."""
     key = fold(" ".join(term.split()))[:60]
     if len(key) < 2:
         raise LexiconError("预览的词条至少需要 2 个字符")
-    allows = [fold(a) for a in allow_phrases(session)]
+    allows = [fold(a) for a in allow_phrases(lexicon_dir)]
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = session.execute(
         select(Flag.id, Flag.status, FlagSearch.body)
@@ -493,25 +511,99 @@ def preview(session: Session, term: str, limit: int = 5) -> dict[str, Any]:
 
 
 # --- allow-list ------------------------------------------------------------------------------------------------
+# The allow-list is part of the lexicon (``LexiconStore.add_allow``): every change is a lexicon version, the matcher
+# drops a blocked term lying wholly inside a listed phrase, and the open cases are rescored under the new version.
 
 
-def allow_phrases(session: Session) -> list[str]:
-    return list(session.scalars(select(AllowPhrase.phrase).order_by(AllowPhrase.id)))
+def allow_entries(lexicon_dir: Path) -> list[dict[str, Any]]:
+    """The live lexicon's allow-list: phrase, note, provenance (who added it), in the order they were added."""
+    return list(_loaded(lexicon_dir).allow)
 
 
-def add_allow(session: Session, user: User, phrase: str, note: str = "") -> AllowPhrase:
-    """An allow-list phrase: a blocked term inside it does not count there (the longer phrase wins)."""
+def allow_phrases(lexicon_dir: Path) -> list[str]:
+    return [a["phrase"] for a in allow_entries(lexicon_dir)]
+
+
+@dataclass
+class AllowChange:
+    phrase: str
+    lexicon_version: str
+
+
+def add_allow(
+    session: Session,
+    user: User,
+    lexicon_dir: Path,
+    phrase: str,
+    note: str,
+    rescore: Callable[[], Any],
+    run: Callable[[Callable[[], None]], None],
+    sessionmaker: Callable[[], Session],
+) -> AllowChange:
+    """Put a phrase on the allow-list (a new lexicon version: a blocked term inside it no longer counts there),
+    audit it, commit, then rescore the open cases in the background (``run``, as after an approval)."""
     phrase = " ".join(phrase.split())
     if not 2 <= len(phrase) <= MAX_TERM or _UNUSABLE.search(phrase) or _UNUSABLE.search(note):
         raise LexiconError(f"放行短语长度须为 2 到 {MAX_TERM} 个字符，且不能含控制字符")
-    if session.scalar(select(AllowPhrase).where(AllowPhrase.phrase == phrase)) is not None:
-        raise LexiconError(f"放行短语「{phrase}」已存在")
-    row = AllowPhrase(phrase=phrase, note=note[:500], created_by=user.username)
-    session.add(row)
-    session.flush()
-    audit.record(session, user.username, "lexicon.allow", "allow_phrase", row.id, None, {"phrase": phrase})
+    key = normalize_term(phrase)
+    parsed = _loaded(lexicon_dir)
+    same = next((a["phrase"] for a in parsed.allow if normalize_term(a["phrase"]) == key), None)
+    if same is not None:  # the store refuses it too (under its lock); here the editor reads why in Chinese
+        raise LexiconError(f"放行短语「{phrase}」已存在" + (f"（归一化后同「{same}」）" if same != phrase else ""))
+    if any(k == key and t.get("kind") == "literal" for t, k in zip(parsed.rows, parsed.keys, strict=True)):
+        raise LexiconError(f"「{phrase}」本身就是词条：请删除该词条或调整其权重，而不是放行")
+    version = str(
+        store(lexicon_dir).add_allow(phrase, actor=user.username, reason="review app: allow-list", note=note[:500])
+    )
+    audit.record(
+        session, user.username, "lexicon.allow", "allow_phrase", phrase, None,
+        {"phrase": phrase, "note": note[:500], "lexicon_version": version},
+    )
     session.commit()
-    return row
+    _rescore_later(user.username, version, rescore, run, sessionmaker)
+    return AllowChange(phrase, version)
+
+
+def remove_allow(
+    session: Session,
+    user: User,
+    lexicon_dir: Path,
+    phrase: str,
+    rescore: Callable[[], Any],
+    run: Callable[[Callable[[], None]], None],
+    sessionmaker: Callable[[], Session],
+) -> AllowChange:
+    """Take a phrase off the allow-list (a new lexicon version), audit it, commit, rescore in the background."""
+    phrase = " ".join(phrase.split())
+    key = normalize_term(phrase) if phrase else ""
+    entry = next((a for a in allow_entries(lexicon_dir) if key and normalize_term(a["phrase"]) == key), None)
+    if entry is None:
+        raise NotFound(f"放行短语「{phrase[:60]}」不存在")
+    version = str(store(lexicon_dir).remove_allow(entry["phrase"], actor=user.username, reason="review app: allow-list"))
+    audit.record(
+        session, user.username, "lexicon.allow_remove", "allow_phrase", entry["phrase"],
+        {"phrase": entry["phrase"], "note": entry.get("note", "")}, {"lexicon_version": version},
+    )
+    session.commit()
+    _rescore_later(user.username, version, rescore, run, sessionmaker)
+    return AllowChange(entry["phrase"], version)
+
+
+def _rescore_later(
+    actor: str,
+    version: str,
+    rescore: Callable[[], Any],
+    run: Callable[[Callable[[], None]], None],
+    sessionmaker: Callable[[], Session],
+) -> None:
+    """Rescore the open cases under ``version`` in the background; the outcome is audited either way."""
+
+    def work() -> None:
+        with sessionmaker() as s:
+            _request_rescore(s, actor, version, rescore)
+            s.commit()
+
+    run(work)
 
 
 # --- approval in the background ---------------------------------------------------------------------------------
