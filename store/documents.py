@@ -7,9 +7,10 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import CompoundSelect, Row, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from store import audit
@@ -144,7 +145,8 @@ def save_document(session: Session, item: DocumentIn) -> tuple[Document, SaveSta
     if status == "updated":
         audit.record(session, "crawler", "document.version", "document", doc.id,
                      {"version": version.number - 1}, {"version": version.number, "sha256": raw_sha256})
-    doc.group_id = _near_duplicate_group(session, doc)
+    with session.no_autoflush:  # the lookup needs none of this document's pending changes: one UPDATE, not two
+        doc.group_id = _near_duplicate_group(session, doc)
     session.flush()
     return doc, status
 
@@ -188,19 +190,42 @@ def _near_duplicate_group(session: Session, doc: Document) -> int:
     )
     if same is not None:
         return same
-    band_match = or_(*(getattr(Document, f"sh_b{i}") == getattr(doc, f"sh_b{i}") for i in range(BANDS)))
-    candidates = session.execute(
-        select(Document.id, Document.simhash, Document.group_id)
-        .where(Document.id != doc.id, band_match)
-        .order_by(Document.id)
-        .limit(NEAR_DUPLICATE_CANDIDATES)
-    )
+    candidates = _band_candidates(session, doc)
     best: tuple[int, int] | None = None
     for other_id, other_hash, group in candidates:
         distance = hamming(doc.simhash, other_hash)
         if distance <= NEAR_DUPLICATE_BITS and (best is None or distance < best[0]):
             best = (distance, group or other_id)
     return best[1] if best else doc.id
+
+
+@lru_cache(maxsize=4)
+def _band_statement(limit: int) -> CompoundSelect:
+    """Built once (the crawler saves documents on its hot path): one ordered, limited range per band."""
+    parts = []
+    for i in range(BANDS):
+        band = (
+            select(Document.id, Document.simhash, Document.group_id)
+            .where(getattr(Document, f"sh_b{i}") == bindparam(f"b{i}"), Document.id != bindparam("self_id"))
+            .order_by(Document.id)
+            .limit(limit)
+            .subquery(f"band{i}")
+        )
+        parts.append(select(band.c.id, band.c.simhash, band.c.group_id))
+    return union_all(*parts)
+
+
+def _band_candidates(session: Session, doc: Document) -> list[Row]:
+    """The earliest ``NEAR_DUPLICATE_CANDIDATES`` other documents that share a SimHash band with ``doc``.
+
+    One query per band, each an ordered range of its ``(sh_bN, id)`` index with its own LIMIT, merged here: the
+    earliest N of the union are among the earliest N of each band, so the set is the same as one ``OR`` query
+    ordered by id. That single query could let PostgreSQL walk the primary key and filter (the whole table when
+    fewer than N rows match, if its estimate was off).
+    """
+    params = {f"b{i}": getattr(doc, f"sh_b{i}") for i in range(BANDS)} | {"self_id": doc.id}
+    rows = {row.id: row for row in session.execute(_band_statement(NEAR_DUPLICATE_CANDIDATES), params)}
+    return [rows[key] for key in sorted(rows)[:NEAR_DUPLICATE_CANDIDATES]]
 
 
 def record_rejection(

@@ -88,7 +88,12 @@ class Document(Base):
     """
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("source_key", "canonical_url", name="uq_documents_source_url"),)
+    __table_args__ = (
+        UniqueConstraint("source_key", "canonical_url", name="uq_documents_source_url"),
+        # the near-duplicate lookups read the earliest ids of one value: ordered ranges (migration 0010)
+        Index("ix_documents_content_hash_id", "content_hash", "id"),
+        *(Index(f"ix_documents_sh_b{i}_id", f"sh_b{i}", "id") for i in range(4)),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     # source_id, or 0 for documents of no source (``adscreen score`` imports): NULLs never collide in a unique key
@@ -109,13 +114,13 @@ class Document(Base):
     price: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
     simhash: Mapped[str | None] = mapped_column(String(16))
-    # the SimHash's four 16-bit bands, indexed: near-duplicate candidates share at least one (store/dedup.py)
-    sh_b0: Mapped[int | None] = mapped_column(Integer, index=True)
-    sh_b1: Mapped[int | None] = mapped_column(Integer, index=True)
-    sh_b2: Mapped[int | None] = mapped_column(Integer, index=True)
-    sh_b3: Mapped[int | None] = mapped_column(Integer, index=True)
+    # the SimHash's four 16-bit bands, indexed with the id: near-duplicate candidates share at least one
+    sh_b0: Mapped[int | None] = mapped_column(Integer)
+    sh_b1: Mapped[int | None] = mapped_column(Integer)
+    sh_b2: Mapped[int | None] = mapped_column(Integer)
+    sh_b3: Mapped[int | None] = mapped_column(Integer)
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     raw_sha256: Mapped[str] = mapped_column(String(64))
     raw_size: Mapped[int] = mapped_column(Integer)

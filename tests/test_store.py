@@ -73,6 +73,31 @@ def test_near_duplicates_share_a_group(db_url):
         assert c.group_id == c.id
 
 
+def test_band_candidates_are_the_earliest_sharing_any_band(db_url, monkeypatch):
+    """Four per-band ranges, merged: the same set as one OR query in id order (the earliest N, any band)."""
+    from sqlalchemy import or_
+
+    from store import documents
+
+    monkeypatch.setattr(documents, "NEAR_DUPLICATE_CANDIDATES", 3)
+    with session_scope(db_url) as s:
+        docs = [save_document(s, _doc(f"http://n.test/{i}", f"独立文本{i}号，内容各不相同。"))[0] for i in range(9)]
+        target = docs[-1]
+        # docs 0, 3, 6 share band 0 with the target, 1, 4 band 2, 2 band 3 and band 1; the rest none
+        shared = {0: [0], 3: [0], 6: [0], 1: [2], 4: [2], 2: [3, 1]}
+        for i, doc in enumerate(docs[:-1]):
+            for b in range(4):
+                mine = getattr(target, f"sh_b{b}") if b in shared.get(i, []) else 70_000 + 10 * i + b
+                setattr(doc, f"sh_b{b}", mine)
+        s.flush()
+        got = [row.id for row in documents._band_candidates(s, target)]
+        band_match = or_(*(getattr(Document, f"sh_b{b}") == getattr(target, f"sh_b{b}") for b in range(4)))
+        expected = list(s.scalars(
+            select(Document.id).where(Document.id != target.id, band_match).order_by(Document.id).limit(3)
+        ))
+        assert got == expected == [docs[0].id, docs[1].id, docs[2].id]
+
+
 def test_rejections_are_recorded_with_reason(db_url):
     with session_scope(db_url) as s:
         record_rejection(s, "http://a.test/big", "too_large", "body 20971520 bytes", raw=b"x" * 100_000)
