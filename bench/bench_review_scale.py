@@ -7,8 +7,13 @@ publishers varied. Then every route is requested ``--reps`` times through the AS
 middleware, sessions and templates) and the median and p95 wall times are printed.
 
     .venv/bin/python bench/bench_review_scale.py --docs 10000 [--docs 50000 …] [--reps 30] [--keep]
+    .venv/bin/python bench/bench_review_scale.py --docs 200000 --workers 4 --keep
+    .venv/bin/python bench/bench_review_scale.py --url postgresql://…/adscreen_bench_… [--reps 30]
 
-Each size gets a fresh database (dropped afterwards unless ``--keep``). Needs the test PostgreSQL.
+Each size gets a fresh database (dropped afterwards unless ``--keep``); loading prints its rate every 10k
+documents. ``--workers`` saves batches from several processes
+at once (several crawl workers; the rows are the same kind, the near-duplicate groups may differ slightly from a
+sequential load); ``--url`` measures a database kept by an earlier run. Needs the test PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sqlalchemy import select, text  # noqa: E402
 
 from store.db import engine_for, session_scope, upgrade  # noqa: E402
 from store.documents import DocumentIn, save_document  # noqa: E402
-from store.models import Decision, Flag, Source, utcnow  # noqa: E402
+from store.models import Decision, Flag, Source, User, utcnow  # noqa: E402
 from store.verdicts import VerdictIn, save_verdicts  # noqa: E402
 
 PG_ADMIN = os.environ.get("ADSCREEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -64,8 +69,60 @@ def _drop_db(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def load(url: str, n: int, batch: int = 500, seed: int = 7) -> dict[str, int]:
-    """N documents through the store functions; ~20 % flagged; half the flags decided."""
+def load_batch(s, rng: random.Random, indices: range, source_ids: list[int]) -> int:
+    """One batch of synthetic ads through ``save_document`` and one ``save_verdicts``; returns how many flagged."""
+    flagged = 0
+    items = []
+    for i in indices:
+        suspect = rng.random() < 0.2
+        phone = f"1{rng.randint(30, 99)}{rng.randint(0, 99999999):08d}"
+        words = "".join(rng.choice(FILLER) for _ in range(rng.randint(30, 80)))
+        if suspect:
+            pitch, cat = rng.choice(PITCHES)
+            body = pitch.format(r=rng.randint(5, 30)) + f"，{words}，联系 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
+        else:
+            cat = None
+            body = rng.choice(PLAIN) + f"，{words}，电话 {phone}"
+        doc, _ = save_document(
+            s,
+            DocumentIn(
+                url=f"https://ads{i % 5}.example.cn/item/{i}",
+                canonical_url=f"https://ads{i % 5}.example.cn/item/{i}",
+                text=body + "。详情请来电咨询。",
+                raw=f"<html><body><p>{body}</p></body></html>".encode(),
+                title=body[:14],
+                publisher=f"某某{rng.choice(['财富', '投资', '商贸', '家政'])}公司{i % 997}",
+                contact=phone,
+                region=rng.choice(REGIONS),
+                source_id=rng.choice(source_ids),
+                http_status=200,
+            ),
+        )
+        score = rng.uniform(0.55, 0.99) if suspect else rng.uniform(0.0, 0.3)
+        hits = []
+        if suspect:
+            hits = [{"field": "body", "start": 0, "end": 2, "matched": doc.text[:2], "term": doc.text[:2],
+                     "category": cat, "weight": 0.6, "rule": "literal"}]
+            flagged += 1
+        items.append((doc.id, VerdictIn(score=round(score, 4), level="high" if score >= 0.8 else "medium",
+                                        flagged=suspect, detector_versions="kw:bench", hits=hits,
+                                        explanation="承诺保本保息并给出高额年化收益。", category=cat)))
+    save_verdicts(s, items)
+    return flagged
+
+
+def _load_slice(url: str, start: int, stop: int, seed: int, source_ids: list[int]) -> int:
+    """One batch in a worker process (its own engine and session; the batch's own random stream)."""
+    with session_scope(url) as s:
+        return load_batch(s, random.Random(seed * 1_000_003 + start), range(start, stop), source_ids)
+
+
+def load(url: str, n: int, batch: int = 500, seed: int = 7, workers: int = 1) -> dict[str, int]:
+    """N documents through the store functions; ~20 % flagged; half the flags decided.
+
+    ``workers`` > 1: batches are saved by that many processes at once (like several crawl workers; each batch its
+    own transaction, near-duplicate lookups see what the others committed), for a large N on a few cores.
+    """
     rng = random.Random(seed)
     t0 = time.perf_counter()
     with session_scope(url) as s:
@@ -74,47 +131,41 @@ def load(url: str, n: int, batch: int = 500, seed: int = 7) -> dict[str, int]:
         s.flush()
         source_ids = [x.id for x in sources]
     flagged = 0
-    for start in range(0, n, batch):
-        with session_scope(url) as s:
-            items = []
-            for i in range(start, min(start + batch, n)):
-                suspect = rng.random() < 0.2
-                phone = f"1{rng.randint(30, 99)}{rng.randint(0, 99999999):08d}"
-                words = "".join(rng.choice(FILLER) for _ in range(rng.randint(30, 80)))
-                if suspect:
-                    pitch, cat = rng.choice(PITCHES)
-                    body = pitch.format(r=rng.randint(5, 30)) + f"，{words}，联系 {phone[:3]}-{phone[3:7]}-{phone[7:]}"
-                else:
-                    cat = None
-                    body = rng.choice(PLAIN) + f"，{words}，电话 {phone}"
-                doc, _ = save_document(
-                    s,
-                    DocumentIn(
-                        url=f"https://ads{i % 5}.example.cn/item/{i}",
-                        canonical_url=f"https://ads{i % 5}.example.cn/item/{i}",
-                        text=body + "。详情请来电咨询。",
-                        raw=f"<html><body><p>{body}</p></body></html>".encode(),
-                        title=body[:14],
-                        publisher=f"某某{rng.choice(['财富', '投资', '商贸', '家政'])}公司{i % 997}",
-                        contact=phone,
-                        region=rng.choice(REGIONS),
-                        source_id=rng.choice(source_ids),
-                        http_status=200,
-                    ),
-                )
-                score = rng.uniform(0.55, 0.99) if suspect else rng.uniform(0.0, 0.3)
-                hits = []
-                if suspect:
-                    hits = [{"field": "body", "start": 0, "end": 2, "matched": doc.text[:2], "term": doc.text[:2],
-                             "category": cat, "weight": 0.6, "rule": "literal"}]
-                    flagged += 1
-                items.append((doc.id, VerdictIn(score=round(score, 4), level="high" if score >= 0.8 else "medium",
-                                                flagged=suspect, detector_versions="kw:bench", hits=hits,
-                                                explanation="承诺保本保息并给出高额年化收益。", category=cat)))
-            save_verdicts(s, items)
-        if (start // batch) % 20 == 0:
-            print(f"  loaded {min(start + batch, n)}/{n} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # decisions: half of the flags, written in bulk (the queue's own functions are measured below)
+    mark, t_mark, done = 0, t0, 0
+
+    def progress() -> None:
+        nonlocal mark, t_mark
+        if done - mark >= 10_000 or done == n:
+            now = time.perf_counter()
+            print(f"  loaded {done}/{n} ({now - t0:.0f} s; {(done - mark) / (now - t_mark):.0f} docs/s since "
+                  f"{mark})", flush=True)
+            mark, t_mark = done, now
+
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_load_slice, url, start, min(start + batch, n), seed, source_ids):
+                       min(start + batch, n) - start for start in range(0, n, batch)}
+            for future in as_completed(futures):
+                flagged += future.result()
+                done += futures[future]
+                progress()
+    else:
+        for start in range(0, n, batch):
+            with session_scope(url) as s:
+                flagged += load_batch(s, rng, range(start, min(start + batch, n)), source_ids)
+            done = min(start + batch, n)
+            progress()
+    decided = decide_half(url, rng)
+    print(f"  loaded {n} documents, {decided['flags']} flags, {decided['decided']} decided in "
+          f"{time.perf_counter() - t0:.0f} s")
+    return {"documents": n, **decided}
+
+
+def decide_half(url: str, rng: random.Random) -> dict[str, int]:
+    """Decisions on half of the flags, written in bulk (the queue's own functions are measured), then ANALYZE."""
     with session_scope(url) as s:
         ids = list(s.scalars(select(Flag.id).order_by(Flag.id)))
         now = utcnow()
@@ -127,16 +178,18 @@ def load(url: str, n: int, batch: int = 500, seed: int = 7) -> dict[str, int]:
             rows.append({"flag_id": fid, "reviewer": rng.choice(["insp", "insp2", "admin"]), "action": action,
                          "reason": None if action == "confirm" else "other_ad", "note": "", "created_at": when})
             statuses[fid] = ("confirmed" if action == "confirm" else "dismissed", when)
-        s.execute(Decision.__table__.insert(), rows)
+        if rows:
+            s.execute(Decision.__table__.insert(), rows)
+        updates = []
         for fid, (status, when) in statuses.items():
             if status == "confirmed" and rng.random() < 0.3:
                 status = "referred"
+            updates.append({"s": status, "w": when, "c": when - timedelta(hours=rng.randint(1, 72)), "i": fid})
+        if updates:
             s.execute(text("UPDATE flags SET status = :s, decided_at = :w, assignee = 'insp', "
-                           "created_at = :c WHERE id = :i"),
-                      {"s": status, "w": when, "c": when - timedelta(hours=rng.randint(1, 72)), "i": fid})
+                           "created_at = :c WHERE id = :i"), updates)
         s.execute(text("ANALYZE"))
-    print(f"  loaded {n} documents, {len(ids)} flags, {len(rows)} decided in {time.perf_counter() - t0:.0f} s")
-    return {"documents": n, "flags": len(ids), "decided": len(rows)}
+    return {"flags": len(ids), "decided": len(rows)}
 
 
 def measure(url: str, reps: int) -> list[tuple[str, float, float]]:
@@ -146,8 +199,10 @@ def measure(url: str, reps: int) -> list[tuple[str, float, float]]:
     from review.users import create_user
 
     with session_scope(url) as s:
+        existing = set(s.scalars(select(User.username)))
         for name, role in (("insp", "inspector"), ("insp2", "inspector"), ("admin", "admin"), ("sy", "inspector")):
-            create_user(s, name, PASSWORD, role)
+            if name not in existing:  # a database measured before (--url)
+                create_user(s, name, PASSWORD, role)
     t0 = time.perf_counter()
     app = create_app(url, lexicon_dir=ROOT / "var" / "bench-lexicon")
     print(f"  app start (units, routing check) {time.perf_counter() - t0:.2f} s")
@@ -155,8 +210,6 @@ def measure(url: str, reps: int) -> list[tuple[str, float, float]]:
     from store import units
 
     with session_scope(url) as s:
-        from store.models import User
-
         units.set_user_units(s, s.scalar(select(User.id).where(User.username == "sy")), ["sq-suiyang"])
         open_id = s.scalar(select(Flag.id).where(Flag.status == "open").order_by(Flag.id.desc()).limit(1))
         decided_id = s.scalar(select(Flag.id).where(Flag.status == "confirmed").limit(1))
@@ -230,6 +283,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, action="append", help="documents to load (repeatable)")
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the databases")
+    ap.add_argument("--url", help="measure a database kept by an earlier run (no load)")
+    ap.add_argument("--workers", type=int, default=1, help="processes saving batches at once while loading")
     args = ap.parse_args()
     from argon2 import PasswordHasher
 
@@ -237,12 +292,24 @@ def main() -> None:
 
     users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # logins are not measured
     results = {}
-    for n in args.docs or [10_000]:
+    if args.url:  # a database kept by an earlier run (--keep): measure only
+        with session_scope(args.url) as s:
+            from sqlalchemy import func
+
+            from store.models import Document
+
+            info = {"documents": s.scalar(select(func.count()).select_from(Document)),
+                    "flags": s.scalar(select(func.count()).select_from(Flag))}
+            undecided = not s.scalar(select(func.count()).select_from(Decision))
+        if undecided:  # a load stopped before its decisions (the batches it committed are complete)
+            info |= decide_half(args.url, random.Random(7))
+        results[info["documents"]] = (info, measure(args.url, args.reps))
+    for n in [] if args.url else args.docs or [10_000]:
         url = _create_db()
         try:
             upgrade(url)
             print(f"N = {n}: loading …", flush=True)
-            info = load(url, n)
+            info = load(url, n, workers=args.workers)
             results[n] = (info, measure(url, args.reps))
         finally:
             if not args.keep:
