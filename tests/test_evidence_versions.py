@@ -29,11 +29,6 @@ def scorer() -> Scorer:
     return Scorer(matcher=Matcher(Lexicon.bundled()), classifier=None)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, sqlite_url):
-    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-
-
 def _texts() -> list[str]:
     from demo_site.content import ads
 

@@ -141,7 +141,8 @@ def test_page_images_are_stored_once_and_every_refusal_is_recorded(sqlite_url, s
     assert site.hits["/private/secret.png"] == 0, "robots.txt holds for images"
 
 
-def test_the_demo_posters_are_crawled_scored_and_read_in_the_embedded_mode(sqlite_url, tmp_path, monkeypatch):
+@pytest.mark.usefixtures("embedded")
+def test_the_demo_posters_are_crawled_scored_and_read_in_the_embedded_mode(sqlite_url):
     from adscreen.settings import get_settings
     from demo_site import crawl_profiles
     from demo_site.content import expected_labels
@@ -149,12 +150,6 @@ def test_the_demo_posters_are_crawled_scored_and_read_in_the_embedded_mode(sqlit
     from scoring.engine import reset_process_scorer
     from worker.dispatch import send
 
-    monkeypatch.delenv("ADSCREEN_BROKER_URL", raising=False)
-    monkeypatch.setenv("ADSCREEN_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("ADSCREEN_LEXICON_DIR", str(tmp_path / "lexicon"))
-    monkeypatch.setenv("ADSCREEN_USE_CLASSIFIER", "false")
-    get_settings.cache_clear()
-    reset_process_scorer()
     server, base = start_in_thread("127.0.0.1", 0)
     try:
         profile = next(p for p in crawl_profiles(base) if p["kind"] == "html")

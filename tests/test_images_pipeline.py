@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from store.db import session_scope
@@ -40,11 +39,6 @@ PITCH_POSTER = (POSTERS / "p10020-jijiying.png").read_bytes()
 QR_POSTER = (POSTERS / "p10313-kangle.png").read_bytes()
 MENU_POSTER = (POSTERS / "p10514-laojiefang.png").read_bytes()
 CLEAN_TEXT = "本公司新品上线，具体内容请看下方海报。地址：神火大道中段，欢迎上门咨询。"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, sqlite_url):
-    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
 def _doc(url: str, session, body: str = CLEAN_TEXT, title: str = "新品上线 详情见图") -> Document:
@@ -103,22 +97,6 @@ def test_a_reader_that_dies_on_an_image_gives_it_up_after_two_tries(sqlite_url):
         assert r.status == "failed" and "never finished" in r.error
         ocr = build_version_ocr(s, doc.current_version_id, "eng")
         assert ocr is not None and ocr.text == ""  # the version is done: its one image could not be read
-
-
-@pytest.fixture
-def embedded(sqlite_url, tmp_path, monkeypatch):
-    from adscreen.settings import get_settings
-    from scoring.engine import reset_process_scorer
-
-    monkeypatch.delenv("ADSCREEN_BROKER_URL", raising=False)
-    monkeypatch.setenv("ADSCREEN_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("ADSCREEN_LEXICON_DIR", str(tmp_path / "lexicon"))
-    monkeypatch.setenv("ADSCREEN_USE_CLASSIFIER", "false")
-    get_settings.cache_clear()
-    reset_process_scorer()
-    yield sqlite_url
-    get_settings.cache_clear()
-    reset_process_scorer()
 
 
 def _count_reads(monkeypatch) -> list[int]:

@@ -4,44 +4,16 @@ flags a document whose text is clean but whose poster is a pitch."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 from sqlalchemy import select
 
 from store.db import session_scope
 from store.documents import DocumentIn, save_document
 from store.images import ImageIn, save_version_images
 from store.models import Flag, Verdict, VersionOCR
-from tests.workers import REPO_ROOT, client, wait_for, worker_env
+from tests.workers import REPO_ROOT, WorkerProcess, client, wait_for, worker_env
 
 POSTER = (REPO_ROOT / "demo_site" / "data" / "posters" / "p10020-jijiying.png").read_bytes()
 CLEAN = "本公司新品上线，具体内容请看下方海报。地址：神火大道中段，欢迎上门咨询。"
-
-
-class Worker:
-    """A ``celery worker`` on the given queues, in its own process group."""
-
-    def __init__(self, env: dict[str, str], queues: str, log: Path) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queues, "--concurrency=1",
-             "--pool=prefork", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=env, cwd=REPO_ROOT, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self._fh.close()
 
 
 def test_the_images_queue_flags_a_clean_text_with_a_pitch_poster(pg_url, redis_url, namespace, tmp_path):
@@ -53,24 +25,24 @@ def test_the_images_queue_flags_a_clean_text_with_a_pitch_poster(pg_url, redis_u
         save_version_images(s, doc.current_version_id, [ImageIn("http://t.test/p.png", POSTER)])
         doc_id = doc.id
     env = worker_env(pg_url, redis_url, namespace, tmp_path, ADSCREEN_OCR_THREADS="1")
-    text = Worker(env, namespace, tmp_path / "text.log")
-    images = Worker(env, f"{namespace}.images", tmp_path / "images.log")
+    text = WorkerProcess(env, tmp_path / "text.log", queues=namespace)
+    images = WorkerProcess(env, tmp_path / "images.log", queues=f"{namespace}.images")
     try:
         for w in (text, images):
-            wait_for(lambda w=w: b" ready." in w.log.read_bytes(), 90, f"worker ready ({w.log})")
+            w.wait_ready()
         client(redis_url).send_task("adscreen.score_batch", args=[[doc_id]], queue=namespace)
 
         def flagged() -> bool:
             with session_scope(pg_url) as s:
                 return s.scalar(select(Flag.id).where(Flag.document_id == doc_id)) is not None
 
-        wait_for(flagged, 120, f"the OCR verdict's flag (see {images.log})")
+        wait_for(flagged, 120, f"the OCR verdict's flag (see {images.log_path})")
     finally:
         text.stop()
         images.stop()
-    assert b"Task adscreen.read_images[" in images.log.read_bytes(), "the images task ran on the images worker"
-    assert b"Task adscreen.read_images[" not in text.log.read_bytes(), "… and never on the text worker"
-    assert b"Task adscreen.score_batch[" not in images.log.read_bytes()
+    assert b"Task adscreen.read_images[" in images.log_path.read_bytes(), "the images task ran on the images worker"
+    assert b"Task adscreen.read_images[" not in text.log_path.read_bytes(), "… and never on the text worker"
+    assert b"Task adscreen.score_batch[" not in images.log_path.read_bytes()
     with session_scope(pg_url) as s:
         verdicts = list(s.scalars(select(Verdict).where(Verdict.document_id == doc_id).order_by(Verdict.id)))
         assert len(verdicts) == 2 and not verdicts[0].flagged and verdicts[1].flagged

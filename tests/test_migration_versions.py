@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 import zlib
 
-import psycopg
-import pytest
 from sqlalchemy import select, text
 
 from store.db import engine_for, session_scope, upgrade
 from store.models import Document, DocumentVersion, Flag, Verdict
-from tests.conftest import PG_ADMIN_URL, _pg_url_for
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def bare_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"adscreen_m_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _pg_url_for(name)
-    yield url
-    engine_for(url).dispose()
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_0005_keeps_evidence_and_maps_old_hits(bare_url):

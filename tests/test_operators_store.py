@@ -3,10 +3,8 @@ linking with stable ids, hubs kept out, inspectors' splits and merges that survi
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from sqlalchemy import event, func, inspect, select
 
@@ -35,15 +33,9 @@ from store.operators import (
     resolve,
     split_operator,
 )
-from tests.conftest import PG_ADMIN_URL, _pg_url_for
 
 TABLES = {"identifiers", "identifier_keys", "identifier_stops", "operators", "operator_members", "operator_events",
           "operator_constraints", "operator_constraint_members", "operator_warnings"}  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def db_url(request, sqlite_url):
-    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
 class Corpus:
@@ -77,21 +69,6 @@ class Corpus:
 @pytest.fixture
 def corpus(db_url) -> Corpus:
     return Corpus(db_url)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def bare_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"adscreen_o_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _pg_url_for(name)
-    yield url
-    engine_for(url).dispose()
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_migration_0006_adds_the_tables_to_a_populated_0005_database(bare_url):

@@ -19,6 +19,7 @@ from store.db import session_scope
 from store.documents import DocumentIn, save_document
 from store.models import Operator, OperatorWarning
 from store.operators import operator_of
+from tests.conftest import embedded_mode
 
 ADS = [
     "本公司理财产品保本保息，年化收益18%，详询 138 1234 5678",
@@ -58,22 +59,10 @@ def test_scoring_links_with_the_thresholds_it_is_given(sqlite_url):
 
 @pytest.fixture
 def embedded(sqlite_url, tmp_path, monkeypatch):
-    from adscreen.settings import get_settings
-    from scoring.engine import reset_process_scorer
-
-    monkeypatch.delenv("ADSCREEN_BROKER_URL", raising=False)
-    monkeypatch.setenv("ADSCREEN_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("ADSCREEN_LEXICON_DIR", str(tmp_path / "lexicon"))
-    monkeypatch.setenv("ADSCREEN_USE_CLASSIFIER", "false")
-    monkeypatch.setenv("ADSCREEN_USE_OCR", "false")
-    monkeypatch.setenv("ADSCREEN_OPERATOR_HIGH_THRESHOLD", "2")
-    monkeypatch.setenv("ADSCREEN_OPERATOR_WATCH_THRESHOLD", "1")
-    monkeypatch.delenv("ADSCREEN_WARNING_WEBHOOK_URL", raising=False)
-    get_settings.cache_clear()
-    reset_process_scorer()
-    yield sqlite_url
-    get_settings.cache_clear()
-    reset_process_scorer()
+    extra = {"ADSCREEN_USE_OCR": "false", "ADSCREEN_OPERATOR_HIGH_THRESHOLD": "2",
+             "ADSCREEN_OPERATOR_WATCH_THRESHOLD": "1", "ADSCREEN_WARNING_WEBHOOK_URL": None}
+    with embedded_mode(monkeypatch, sqlite_url, tmp_path / "lexicon", **extra) as url:
+        yield url
 
 
 def test_the_score_task_passes_the_settings_thresholds(embedded):

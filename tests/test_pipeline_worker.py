@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from store.db import engine_for, session_scope, upgrade
+from store.db import session_scope, upgrade
 from store.documents import DocumentIn, save_document
 from store.models import Document, Flag, Verdict
-from tests.conftest import PG_ADMIN_URL, _pg_url_for
+from tests.conftest import _pg_url_for, create_database, drop_database
 from tests.workers import WorkerProcess, client, wait_for, worker_env
 
 PITCHES = [
@@ -129,14 +128,11 @@ def test_worker_retries_while_the_database_is_down(
         wait_for(
             lambda: b"Retry in" in (tmp_path / "down.log").read_bytes(), 60, "a retry after the DB error"
         )
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        create_database(name)
         upgrade(url)
         _insert_docs(url, 3)
         wait_for(lambda: _scored(url) == 3, 90, "the retried batch scored")
         assert _count(url, Verdict) == 3
     finally:
         w.stop()
-        engine_for(url).dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(name)

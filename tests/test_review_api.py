@@ -16,7 +16,7 @@ from store.db import session_scope
 from store.models import AuditEvent, Decision, Flag, LoginAttempt, TermProposal, User
 from tests.review_fixtures import PASSWORD, add_case, seed
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.usefixtures("cheap_argon2")]
 
 PAGE_GETS = [
     "/audit",
@@ -105,16 +105,6 @@ class FakeLexiconStore:
 
     def history(self):
         return [{"action": "add", "term": t[0], "actor": t[3]} for t in FakeLexiconStore.added]
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    """Production argon2 parameters cost ~0.3 s per hash on the CI box; the tests only need the same code path."""
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

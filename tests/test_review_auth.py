@@ -14,14 +14,7 @@ from store.db import session_scope
 from store.models import AuditEvent, LoginAttempt, User
 from tests.review_fixtures import PASSWORD, login_api, seed
 
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture

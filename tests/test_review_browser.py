@@ -7,10 +7,6 @@ otherwise to a temporary folder.
 from __future__ import annotations
 
 import io
-import os
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,25 +15,10 @@ import pytest
 from review.app import create_app
 from store.db import session_scope
 from store.models import Flag
-from tests.review_fixtures import PASSWORD, add_case, seed, seed_history
+from tests.browser import login, needs_chromium, serving
+from tests.review_fixtures import add_case, seed, seed_history
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REPO = Path(__file__).resolve().parents[1]
-
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = [pytest.mark.services, needs_chromium, pytest.mark.usefixtures("cheap_argon2")]
 
 XSS_TEXT = (
     '年化收益30%<script>window.__xss=1;document.title="pwned"</script>保本保息'
@@ -59,26 +40,9 @@ XSS_SNAPSHOT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(pg_url, tmp_path):
     """The app under uvicorn on a free port, with sample cases and a hostile one."""
-    import uvicorn
-
     with session_scope(pg_url) as s:
         ids = [f.id for f in seed(s)]
         text = XSS_TEXT
@@ -113,44 +77,8 @@ def server(pg_url, tmp_path):
         ).id
     app = create_app(pg_url, lexicon_dir=tmp_path / "lexicon")
     app.state.rescore = lambda: None
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "ids": ids, "hostile": hostile, "url": pg_url}
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    if os.environ.get("REVIEW_SCREENSHOTS") == "1":
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
-
-
-def _login(page, base: str, username: str = "insp") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/queue")
+    with serving(app) as base:
+        yield {"base": base, "ids": ids, "hostile": hostile, "url": pg_url}
 
 
 def test_login_queue_case_confirm_export(server, browser, shots):
@@ -161,7 +89,7 @@ def test_login_queue_case_confirm_export(server, browser, shots):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    _login(page, base)
+    login(page, base)
     assert page.locator("table.queue tbody tr").count() == 6
     assert "待处理" in page.locator(".counts").inner_text()
     page.screenshot(path=str(shots / "queue.png"), full_page=True)
@@ -237,7 +165,7 @@ def test_hostile_ad_is_shown_inertly(server, browser, shots):
     page.on(
         "requestfinished", lambda r: None if r.url.startswith((base, "data:")) else finished.append(r.url)
     )
-    _login(page, base)
+    login(page, base)
     page.goto(f"{base}/cases/{fid}")
     page.wait_for_load_state("networkidle")
     frame = page.frame_locator("iframe.snapshot")

@@ -3,8 +3,6 @@ for a case scored by the real lexicon with hits in the title and the body (the o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -17,24 +15,16 @@ from scoring.engine import Scorer
 from store.db import session_scope
 from store.documents import DocumentIn, save_document
 from store.models import Flag
+from tests.browser import login, needs_chromium, serving
 from tests.review_fixtures import PASSWORD
-from tests.test_review_browser import ARGS, CHROMIUM, _free_port, cheap_argon2  # noqa: F401
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = [pytest.mark.services, needs_chromium, pytest.mark.usefixtures("cheap_argon2")]
 TITLE = "稳赚不赔 年化十八個點"
 BODY = "誠邀合夥人！保@本保息，一万起投，推荐好友另返2%。&lt;b&gt;咨询：王经理"
 
 
 @pytest.fixture
 def served(pg_url, tmp_path):
-    import threading
-    import time
-
-    import uvicorn
-
     with session_scope(pg_url) as s:
         doc, _ = save_document(s, DocumentIn(url="https://ads.example.org/x/1", canonical_url="https://ads.example.org/x/1",
                                              title=TITLE, text=BODY, raw=b"<html>x</html>"))
@@ -44,42 +34,25 @@ def served(pg_url, tmp_path):
     with session_scope(pg_url) as s:
         flag_id = s.scalar(select(Flag.id).where(Flag.document_id == doc_id))
     app = create_app(pg_url, lexicon_dir=tmp_path / "lexicon")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "flag": flag_id, "app": app}
-    srv.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield {"base": base, "flag": flag_id, "app": app}
 
 
-def test_highlighted_characters_equal_the_hits_matched(served):
-    from playwright.sync_api import sync_playwright
-
+def test_highlighted_characters_equal_the_hits_matched(served, browser):
     c = TestClient(served["app"])
     assert c.post("/api/v1/auth/login", json={"username": "insp", "password": PASSWORD}).status_code == 200
     hits = c.get(f"/api/v1/cases/{served['flag']}").json()["verdict"]["hits"]
     computed = {(h["field"], h["start"], h["end"], h["matched"]) for h in hits}
     assert {f for f, *_ in computed} == {"title", "body"}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.goto(f"{served['base']}/login")
-        page.fill("input[name=username]", "insp")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.goto(f"{served['base']}/cases/{served['flag']}")
-        shown = page.eval_on_selector_all(
-            "mark.hl",
-            "els => els.map(e => [e.dataset.field, +e.dataset.start, +e.dataset.end, e.textContent])",
-        )
-        title_text = page.inner_text("#case-title-text")
-        body_text = page.inner_text("#case-text")
-        browser.close()
+    page = browser.new_page()
+    login(page, served["base"])
+    page.goto(f"{served['base']}/cases/{served['flag']}")
+    shown = page.eval_on_selector_all(
+        "mark.hl",
+        "els => els.map(e => [e.dataset.field, +e.dataset.start, +e.dataset.end, e.textContent])",
+    )
+    title_text = page.inner_text("#case-title-text")
+    body_text = page.inner_text("#case-text")
     assert shown, "nothing highlighted"
     for field, start, end, chars in shown:
         assert (field, start, end, chars) in computed  # what the browser shows is a hit, character for character

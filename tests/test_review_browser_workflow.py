@@ -7,12 +7,6 @@ Screenshots go to ``docs/screenshots/`` when ``REVIEW_SCREENSHOTS=1``, otherwise
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -20,17 +14,10 @@ from review.app import create_app
 from store import units
 from store.db import session_scope
 from store.models import Decision, Flag, User
+from tests.browser import login, needs_chromium, serving
 from tests.review_fixtures import PASSWORD, add_case, seed, seed_history
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parents[1]
-
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = [pytest.mark.services, needs_chromium, pytest.mark.usefixtures("cheap_argon2")]
 SHANGQIU = [
     ("睢阳养老公寓火热认购，保本保息，年化收益12%，咨询 139-8765 4321", "河南省商丘市睢阳区", "pension", 0.95),
     ("梁园区合作社入股分红，每年固定分红10%，面向全社会募集", "商丘市梁园区", "coop", 0.9),
@@ -39,25 +26,8 @@ SHANGQIU = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(pg_url, tmp_path):
-    import uvicorn
-
     from review.users import create_user
 
     with session_scope(pg_url) as s:
@@ -72,36 +42,8 @@ def server(pg_url, tmp_path):
     app.state.run_job = lambda job: job()
     with session_scope(pg_url) as s:
         units.set_user_units(s, s.scalar(select(User.id).where(User.username == "sy")), ["sq-suiyang"])
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "sq": sq, "url": pg_url, "app": app}
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    if os.environ.get("REVIEW_SCREENSHOTS") == "1":
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
+    with serving(app) as base:
+        yield {"base": base, "sq": sq, "url": pg_url, "app": app}
 
 
 def _page(browser, width: int = 1400, height: int = 1000):
@@ -113,14 +55,6 @@ def _page(browser, width: int = 1400, height: int = 1000):
     return context, page, problems
 
 
-def _login(page, base: str, username: str = "insp") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/queue")
-
-
 def _blank(page) -> None:
     """Nothing focused (no click: a click could land on a link)."""
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
@@ -129,7 +63,7 @@ def _blank(page) -> None:
 def test_dismiss_by_d_and_digit_and_the_chinese_error_in_place(server, browser, shots):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base)
+    login(page, base)
     page.goto(f"{base}/cases/{sq[1]}")
     page.click("#claim-form button")
     page.wait_for_url(f"{base}/cases/{sq[1]}")
@@ -164,7 +98,7 @@ def test_dismiss_by_d_and_digit_and_the_chinese_error_in_place(server, browser, 
 def test_filters_survive_n_and_auto_next(server, browser):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base)
+    login(page, base)
     page.fill("input[name=region]", "梁园")
     page.click("#filter-form button[type=submit]")
     page.wait_for_url(lambda u: "region=" in u)
@@ -191,7 +125,7 @@ def test_filters_survive_n_and_auto_next(server, browser):
 def test_search_by_a_phone_fragment(server, browser, shots):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base)
+    login(page, base)
     _blank(page)
     page.keyboard.press("/")
     page.keyboard.type("8765-43")
@@ -207,7 +141,7 @@ def test_search_by_a_phone_fragment(server, browser, shots):
 def test_bulk_confirm(server, browser, shots):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base)
+    login(page, base)
     page.goto(f"{base}/queue?region=商丘")
     page.screenshot(path=str(shots / "queue.png"), full_page=True)
     page.check(f"input[name=flag_id][value='{sq[0]}']")
@@ -226,7 +160,7 @@ def test_bulk_confirm(server, browser, shots):
 def test_assign_comment_and_reopen(server, browser, shots):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base)
+    login(page, base)
     page.goto(f"{base}/cases/{sq[3]}")
     page.fill("#comment-body", "发布者疑似无牌照，请睢阳同事协查")
     page.click("#comment-btn")
@@ -240,7 +174,7 @@ def test_assign_comment_and_reopen(server, browser, shots):
     context.close()
 
     context, page, problems = _page(browser)
-    _login(page, base, "insp2")
+    login(page, base, "insp2")
     page.goto(f"{base}/cases/{sq[3]}")
     _blank(page)
     page.keyboard.press("e")  # insp2 holds it now and escalates
@@ -260,7 +194,7 @@ def test_assign_comment_and_reopen(server, browser, shots):
 def test_scoped_inspector_cannot_see_another_units_case(server, browser):
     base, sq = server["base"], server["sq"]
     context, page, problems = _page(browser)
-    _login(page, base, "sy")
+    login(page, base, "sy")
     rows = page.locator("table.queue tbody tr")
     assert rows.count() == 1 and f"/cases/{sq[0]}" in rows.first.inner_html()
     r = page.goto(f"{base}/cases/{sq[1]}")
@@ -280,7 +214,7 @@ def test_dashboard_charts_render_and_link_into_the_queue(server, browser, shots)
             f.status = "referred"
     for width, name in ((1920, "dashboard-1920.png"), (375, "dashboard-375.png")):
         context, page, problems = _page(browser, width, 1000)
-        _login(page, base, "admin")
+        login(page, base, "admin")
         page.goto(f"{base}/dashboard")
         page.wait_for_selector("#chart-throughput canvas")
         ids = ["category", "unit", "district", "rate", "deadline", "referrals", "backlog", "throughput"]
@@ -302,7 +236,7 @@ def test_no_horizontal_scroll_at_375px(server, browser, shots):
     context, page, problems = _page(browser, 375, 800)
     page.goto(f"{base}/login")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "/login"
-    _login(page, base, "admin")
+    login(page, base, "admin")
     for path in ("/queue", f"/cases/{sq[0]}", "/referrals", "/lexicon", "/dashboard", "/audit", "/api/docs",
                  f"/cases/{sq[0]}/diff"):
         page.goto(f"{base}{path}")
@@ -330,7 +264,7 @@ def test_lexicon_editor_previews_approves_with_progress_and_pages_terms(server, 
 
     server["app"].state.rescore = rescore
     context, page, problems = _page(browser)
-    _login(page, base, "insp")
+    login(page, base, "insp")
     page.goto(f"{base}/cases/{sq[0]}")
     page.fill("#propose-term", "养老公寓")
     page.select_option("#propose-form select[name=category]", "wealth")

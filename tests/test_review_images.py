@@ -14,10 +14,10 @@ from store.db import session_scope
 from store.images import ImageIn, save_version_images
 from store.models import Flag
 from tests.review_fixtures import PASSWORD
-from tests.test_images_pipeline import PITCH_POSTER, QR_POSTER, _doc, embedded  # noqa: F401
+from tests.test_images_pipeline import PITCH_POSTER, QR_POSTER, _doc
 
 
-def test_case_page_draws_the_hits_on_the_image_and_lists_qr_as_text(embedded, tmp_path):  # noqa: F811
+def test_case_page_draws_the_hits_on_the_image_and_lists_qr_as_text(embedded, tmp_path):
     from worker.dispatch import send
 
     with session_scope(embedded) as s:
@@ -53,7 +53,7 @@ def test_case_page_draws_the_hits_on_the_image_and_lists_qr_as_text(embedded, tm
     assert c.get(f"/cases/{fid}/images/{2**40}").status_code == 404
 
 
-def test_evidence_sheet_and_referral_package_carry_the_images(embedded, tmp_path):  # noqa: F811
+def test_evidence_sheet_and_referral_package_carry_the_images(embedded, tmp_path):
     import hashlib
     import io
     import json

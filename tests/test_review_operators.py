@@ -11,11 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import socket
-import threading
-import time
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -39,8 +35,10 @@ from store.models import (
     User,
 )
 from store.operators import link_documents, operator_of
-from tests.review_fixtures import PASSWORD, add_case, login_api, seed
+from tests.browser import login, needs_chromium, serving
+from tests.review_fixtures import add_case, login_api, seed
 
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 BIG = 2**70
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 # one operator: the same phone written four ways (spaces, plain, Chinese digits, dashes) and a WeChat ID; two of
@@ -52,15 +50,6 @@ ADS = [
     ("合作社入股分红，稳赚不赔，加V：yl_kangyang88 或电话 138-1234-5678", "梁园区", "coop"),
 ]
 LONE = ("数字资产平台内测，平台币即将上线，邀请好友得奖励，客服 13999990000", "北京", "crypto")
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def make_operator(url: str, risk: RiskConfig = RiskConfig(high_threshold=30, watch_threshold=10)) -> dict:
@@ -87,13 +76,12 @@ def make_operator(url: str, risk: RiskConfig = RiskConfig(high_threshold=30, wat
         }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def env(request, sqlite_url, tmp_path):
-    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    data = make_operator(url)
-    app = create_app(url, lexicon_dir=tmp_path / "lexicon")
+@pytest.fixture
+def env(db_url, tmp_path):
+    data = make_operator(db_url)
+    app = create_app(db_url, lexicon_dir=tmp_path / "lexicon")
     app.state.rescore = lambda: None
-    return {**data, "url": url, "app": app}
+    return {**data, "url": db_url, "app": app}
 
 
 def _client(env, name="insp"):
@@ -467,91 +455,58 @@ def test_operator_operations_under_schemathesis_with_linked_operators(env):
 
 # --- in Chromium ---------------------------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.services
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed at /usr/bin/chromium")
-def test_the_operator_page_in_chromium(pg_url, tmp_path):
-    import uvicorn
-    from playwright.sync_api import sync_playwright
-
+@needs_chromium
+def test_the_operator_page_in_chromium(pg_url, tmp_path, browser, shots):
     data = make_operator(pg_url)
     app = create_app(pg_url, lexicon_dir=tmp_path / "lexicon")
     app.state.rescore = lambda: None
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            errors, console, outside = [], [], []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
-            page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else outside.append(r.url))
-            page.on("dialog", lambda d: (errors.append("dialog " + d.message), d.dismiss()))
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "insp")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/queue")
-            assert page.locator("#operator-warnings tr.operator-case").count() == 1
-            page.click(f"#operator-warnings a[href='/operators/{data['op']}']")
-            page.wait_for_url(f"{base}/operators/{data['op']}")
-            page.wait_for_selector("#timeline-chart[data-echarts-ready='1']")
-            page.wait_for_selector("#graph-chart[data-echarts-ready='1']")
-            assert page.locator("#timeline-chart canvas").count() >= 1 and page.locator("#graph-chart canvas").count() >= 1
-            assert page.locator("#timeline-chart .svg-fallback").is_hidden()
-            # every marked identifier is exactly its stored characters at its stored offsets
-            marks = page.eval_on_selector_all(
-                "mark.ident", "ms => ms.map(m => [+m.dataset.doc, m.dataset.field, +m.dataset.start, +m.dataset.end, m.textContent])"
-            )  # fmt: skip
-            stored = _spans_of(pg_url, data["docs"])
-            assert len(marks) >= 6 and all(stored[tuple(m[:4])] == m[4] for m in marks)
-            assert page.evaluate("() => window.__xss") is None
-            assert page.locator("main img, main script:not([src])").count() == 0
-            assert "onerror" in page.locator("#operator-ads").inner_text()  # shown as text
-            shots = REPO / "docs" / "screenshots" if os.environ.get("REVIEW_SCREENSHOTS") == "1" else tmp_path
-            page.screenshot(path=str(shots / "operator.png"), full_page=True)
+    with serving(app) as base:
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        errors, console, outside = [], [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else outside.append(r.url))
+        page.on("dialog", lambda d: (errors.append("dialog " + d.message), d.dismiss()))
+        login(page, base)
+        assert page.locator("#operator-warnings tr.operator-case").count() == 1
+        page.click(f"#operator-warnings a[href='/operators/{data['op']}']")
+        page.wait_for_url(f"{base}/operators/{data['op']}")
+        page.wait_for_selector("#timeline-chart[data-echarts-ready='1']")
+        page.wait_for_selector("#graph-chart[data-echarts-ready='1']")
+        assert page.locator("#timeline-chart canvas").count() >= 1 and page.locator("#graph-chart canvas").count() >= 1
+        assert page.locator("#timeline-chart .svg-fallback").is_hidden()
+        # every marked identifier is exactly its stored characters at its stored offsets
+        marks = page.eval_on_selector_all(
+            "mark.ident", "ms => ms.map(m => [+m.dataset.doc, m.dataset.field, +m.dataset.start, +m.dataset.end, m.textContent])"
+        )  # fmt: skip
+        stored = _spans_of(pg_url, data["docs"])
+        assert len(marks) >= 6 and all(stored[tuple(m[:4])] == m[4] for m in marks)
+        assert page.evaluate("() => window.__xss") is None
+        assert page.locator("main img, main script:not([src])").count() == 0
+        assert "onerror" in page.locator("#operator-ads").inner_text()  # shown as text
+        page.screenshot(path=str(shots / "operator.png"), full_page=True)
 
-            page.click("#confirm-open-btn")
-            page.wait_for_url(f"{base}/operators/{data['op']}")
-            assert "已确认 4 件" in page.locator(".flash").first.inner_text()
-            page.check("#export-confirm")
-            with page.expect_download() as dl:
-                page.click("#operator-export-btn")
-            names = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes())).namelist()
-            assert f"operator/OP-{data['op']:06d}.html" in names
+        page.click("#confirm-open-btn")
+        page.wait_for_url(f"{base}/operators/{data['op']}")
+        assert "已确认 4 件" in page.locator(".flash").first.inner_text()
+        page.check("#export-confirm")
+        with page.expect_download() as dl:
+            page.click("#operator-export-btn")
+        names = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes())).namelist()
+        assert f"operator/OP-{data['op']:06d}.html" in names
 
-            page.goto(f"{base}/operators/{data['op']}")
-            page.check(f"#operator-ads input[value='{data['docs'][3]}']")
-            page.click("#split-btn")
-            page.wait_for_url(f"{base}/operators/{data['op']}")
-            assert "拆为团伙" in page.locator(".flash").first.inner_text()
-            page.goto(f"{base}/operators")
-            assert page.locator("#operator-list tbody tr").count() >= 1
-            assert "高风险" in page.locator("#operator-list").inner_text()
-            page.screenshot(path=str(shots / "operators.png"), full_page=False)
-            assert errors == [] and outside == []
-            assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
-            browser.close()
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+        page.goto(f"{base}/operators/{data['op']}")
+        page.check(f"#operator-ads input[value='{data['docs'][3]}']")
+        page.click("#split-btn")
+        page.wait_for_url(f"{base}/operators/{data['op']}")
+        assert "拆为团伙" in page.locator(".flash").first.inner_text()
+        page.goto(f"{base}/operators")
+        assert page.locator("#operator-list tbody tr").count() >= 1
+        assert "高风险" in page.locator("#operator-list").inner_text()
+        page.screenshot(path=str(shots / "operators.png"), full_page=False)
+        assert errors == [] and outside == []
+        assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
     with session_scope(pg_url) as s:
         assert s.get(Flag, data["flags"][0]).status == "referred"

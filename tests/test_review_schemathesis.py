@@ -35,13 +35,7 @@ SKIP = {("POST", "/api/v1/auth/logout")}  # would end the session the run is aut
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 @pytest.fixture

@@ -18,13 +18,7 @@ from tests.review_fixtures import add_case, login_api, seed
 POSTED = datetime(2026, 11, 28, 21, 0, tzinfo=timezone(timedelta(hours=8)))  # 13:00 UTC
 
 
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def test_bjt_formats_in_beijing_and_takes_naive_as_utc():

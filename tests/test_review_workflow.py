@@ -26,16 +26,7 @@ from store.db import session_scope
 from store.models import AuditEvent, Flag, User
 from tests.review_fixtures import PASSWORD, add_case, login_api, seed
 
-pytestmark = pytest.mark.services
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    from argon2 import PasswordHasher
-
-    from review import users
-
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = [pytest.mark.services, pytest.mark.usefixtures("cheap_argon2")]
 
 
 def make_env(pg_url, tmp_path, rules: Rules | None = None):

@@ -17,6 +17,7 @@ from store.documents import DocumentIn, save_document
 from store.models import Document, Source, utcnow
 from store.sources import mark_crawled
 from store.sweep import stale_unscored_ids
+from tests.conftest import embedded_mode
 
 ROOT = Path(__file__).resolve().parents[1]
 PITCH = "某某财富：保本保息，年化收益18%，一万起投，推荐好友投资再返利2%。"
@@ -64,19 +65,8 @@ def test_sweep_query_leaves_fresh_and_scored_documents_alone(sqlite_url):
 @pytest.fixture
 def embedded(sqlite_url, tmp_path, monkeypatch):
     """Settings of the embedded mode on a fresh SQLite file, keywords only; the process scorer rebuilt after."""
-    from adscreen.settings import get_settings
-    from scoring.engine import reset_process_scorer
-
-    monkeypatch.delenv("ADSCREEN_BROKER_URL", raising=False)
-    monkeypatch.setenv("ADSCREEN_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("ADSCREEN_LEXICON_DIR", str(tmp_path / "lexicon"))
-    monkeypatch.setenv("ADSCREEN_USE_CLASSIFIER", "false")
-    monkeypatch.setenv("ADSCREEN_SCORE_BATCH_SIZE", "2")
-    get_settings.cache_clear()
-    reset_process_scorer()
-    yield sqlite_url
-    get_settings.cache_clear()
-    reset_process_scorer()
+    with embedded_mode(monkeypatch, sqlite_url, tmp_path / "lexicon", ADSCREEN_SCORE_BATCH_SIZE="2") as url:
+        yield url
 
 
 def test_sweep_sent_by_name_scores_the_stale_documents_in_process(embedded):

@@ -33,9 +33,14 @@ def worker_env(
 
 
 class WorkerProcess:
-    """A `celery worker` in its own process group, so that kill -9 takes the pool children with it."""
+    """A `celery worker` in its own process group, so that kill -9 takes the pool children with it.
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
+    It consumes ``queues`` (comma-separated; by default the text and crawl queues of ``ADSCREEN_QUEUE``).
+    """
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str | None = None
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("ab")
         queue = env["ADSCREEN_QUEUE"]
@@ -48,7 +53,7 @@ class WorkerProcess:
                 "worker.celery_app",
                 "worker",
                 "-Q",
-                f"{queue},{queue}.crawl",
+                queues or f"{queue},{queue}.crawl",
                 f"--concurrency={concurrency}",
                 "--pool=prefork",
                 "--loglevel=INFO",
