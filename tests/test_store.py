@@ -34,13 +34,6 @@ def _verdict(score: float, versions: str = "kw:1", flagged: bool | None = None) 
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, sqlite_url):
-    if request.param == "sqlite":
-        return sqlite_url
-    return request.getfixturevalue("pg_url")
-
-
 def test_save_document_dedupes_by_canonical_url_and_content(db_url):
     with session_scope(db_url) as s:
         doc, status = save_document(s, _doc("http://a.test/1"))
