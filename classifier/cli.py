@@ -69,7 +69,7 @@ def train(
     infer_windows: int = typer.Option(
         _DEFAULTS.infer_windows, help="windows scored per document at inference, max-pooled (0 = all)"
     ),
-    text_prefix: str = typer.Option("", help='text put before every window, e.g. "passage:" for e5'),
+    text_prefix: str = typer.Option(_DEFAULTS.text_prefix, help='text put before every window ("" for none)'),
     frozen_layers: int = typer.Option(
         _DEFAULTS.frozen_layers, help="lower layers kept frozen, their outputs cached once (0 = tune all)"
     ),
@@ -79,10 +79,15 @@ def train(
     source_power: float = typer.Option(
         _DEFAULTS.source_power, help="per-source weight (n_mean/n_source)**p; 0 = unweighted"
     ),
+    fine_tune: bool = typer.Option(
+        not _DEFAULTS.head_only,
+        "--fine-tune/--head-only",
+        help="fine-tune the upper layers (slow) or fit only the head on the frozen encoder (default)",
+    ),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
 ) -> None:
-    """Fine-tune, calibrate on dev, report on test, promote only if better than the current model."""
+    """Train (head only by default, or fine-tune), calibrate on dev, report on test, promote only if better than the current model."""
     from classifier.dataset import extra_rows, load_rows
     from classifier.setup import train_and_promote
 
@@ -103,6 +108,7 @@ def train(
         frozen_layers=frozen_layers,
         source_power=source_power,
         fold_text=fold_text,
+        head_only=not fine_tune,
     )
     run, decision = train_and_promote(out or model_root(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())

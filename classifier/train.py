@@ -101,6 +101,94 @@ def _dev_fallback(splits: dict[str, list[dict]]) -> None:
         splits["train"] = [r for i, r in enumerate(train) if i % 7]
 
 
+def _fit_probe(model, cfg: TrainConfig, splits: dict, chunker: Chunker, y_train: np.ndarray, progress: bool):
+    """Head-only training (classifier/probe.py): embed each row's first window once, fit the head."""
+    from classifier import probe
+
+    t0 = time.time()
+    windows = chunker.truncated([r["text"] for r in splits["train"]])
+    with _progress(progress) as bar:
+        task = bar.add_task("embedding the training rows", total=len(windows), info="")
+        x = probe.embed(model, windows, chunker.pad_id, cfg.threads, on_batch=lambda n: bar.update(task, advance=n))
+    cache_seconds = time.time() - t0
+    t1 = time.time()
+    probe.fit_head(model, x, y_train, sample_weights(splits["train"], y_train, cfg.source_power), cfg.probe_c)
+    return 0, [], time.time() - t1, cache_seconds, len(student.layers_of(model))
+
+
+def _fine_tune(model, cfg: TrainConfig, splits: dict, chunker: Chunker, y_train: np.ndarray, progress: bool):
+    """Fine-tuning above cached frozen lower layers; returns (steps, losses, loop s, cache s, frozen layers)."""
+    frozen = student.frozen_count(model, cfg.frozen_layers)
+    if frozen:
+        student.freeze_lower(model, frozen)
+
+    bags = chunker.leading([r["text"] for r in splits["train"]], max(1, cfg.train_windows))
+    lengths = [max(len(w) for w in bag) * len(bag) for bag in bags]
+    weights = sample_weights(splits["train"], y_train, cfg.source_power)
+    t_cache = time.time()
+    # frozen lower layers: their output for every training window, computed once (fp16) instead of per epoch
+    flat_windows = [w for bag in bags for w in bag]
+    states = student.lower_states(model, flat_windows, frozen, chunker.pad_id) if frozen else None
+    offsets = np.cumsum([0] + [len(b) for b in bags])
+    cache_seconds = time.time() - t_cache
+    head_params = list(model.head.parameters())
+    body_params = [
+        p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")
+    ]
+    groups = [{"params": head_params, "lr": cfg.head_lr}]
+    if body_params:
+        groups.insert(0, {"params": body_params, "lr": cfg.lr})
+    optim = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+    steps_per_epoch = (len(bags) + cfg.batch_size - 1) // cfg.batch_size
+    total = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
+    rng = np.random.default_rng(cfg.seed)
+    step = 0
+    losses: list[float] = []
+    t_train = time.time()
+    from classifier.runner import pad
+
+    with _progress(progress) as bar:
+        task = bar.add_task("training", total=total, info="")
+        model.train()
+        for epoch in range(cfg.epochs):
+            for batch in bucketed_batches(lengths, cfg.batch_size, rng):
+                if step >= total:
+                    break
+                owner = torch.tensor([j for j, i in enumerate(batch) for _ in bags[i]])
+                if states is not None:
+                    logits = student.upper_logits(
+                        model, [states[k] for i in batch for k in range(offsets[i], offsets[i + 1])], frozen
+                    )
+                else:
+                    ids, mask = pad([w for i in batch for w in bags[i]], chunker.pad_id)
+                    logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
+                margin = logits[:, 1] - logits[:, 0]
+                doc = torch.full((len(batch),), -1e4).scatter_reduce(0, owner, margin, "amax")
+                # softmax is shift-invariant: CE on (0, max margin) == CE on the logits when a bag is 1 window
+                per_row = loss_fn(
+                    torch.stack([torch.zeros_like(doc), doc], 1), torch.from_numpy(y_train[batch])
+                )
+                w = torch.from_numpy(weights[batch])
+                loss = (per_row * w).sum() / w.sum()
+                optim.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optim.step()
+                sched.step()
+                step += 1
+                losses.append(float(loss.detach()))
+                bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {np.mean(losses[-20:]):.3f}")
+    train_seconds = time.time() - t_train
+    return step, losses, train_seconds, cache_seconds, frozen
+
+
 def train(
     rows: list[dict],
     base_dir: Path,
@@ -136,74 +224,10 @@ def train(
         seed_everything(cfg.seed)
         model = student.build(tmp / student.ENCODER_DIR, cfg.dropout)
         student.freeze_embeddings(model)
-        frozen = student.frozen_count(model, cfg.frozen_layers)
-        if frozen:
-            student.freeze_lower(model, frozen)
-
-        bags = chunker.leading([r["text"] for r in splits["train"]], max(1, cfg.train_windows))
-        lengths = [max(len(w) for w in bag) * len(bag) for bag in bags]
-        weights = sample_weights(splits["train"], y_train, cfg.source_power)
-        t_cache = time.time()
-        # frozen lower layers: their output for every training window, computed once (fp16) instead of per epoch
-        flat_windows = [w for bag in bags for w in bag]
-        states = student.lower_states(model, flat_windows, frozen, chunker.pad_id) if frozen else None
-        offsets = np.cumsum([0] + [len(b) for b in bags])
-        cache_seconds = time.time() - t_cache
-        head_params = list(model.head.parameters())
-        body_params = [
-            p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")
-        ]
-        groups = [{"params": head_params, "lr": cfg.head_lr}]
-        if body_params:
-            groups.insert(0, {"params": body_params, "lr": cfg.lr})
-        optim = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
-        steps_per_epoch = (len(bags) + cfg.batch_size - 1) // cfg.batch_size
-        total = steps_per_epoch * cfg.epochs
-        if cfg.max_steps:
-            total = min(total, cfg.max_steps)
-        warm = max(1, int(total * cfg.warmup))
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-        )
-        loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
-        rng = np.random.default_rng(cfg.seed)
-        step = 0
-        losses: list[float] = []
-        t_train = time.time()
-        from classifier.runner import pad
-
-        with _progress(progress) as bar:
-            task = bar.add_task("training", total=total, info="")
-            model.train()
-            for epoch in range(cfg.epochs):
-                for batch in bucketed_batches(lengths, cfg.batch_size, rng):
-                    if step >= total:
-                        break
-                    owner = torch.tensor([j for j, i in enumerate(batch) for _ in bags[i]])
-                    if states is not None:
-                        logits = student.upper_logits(
-                            model, [states[k] for i in batch for k in range(offsets[i], offsets[i + 1])], frozen
-                        )
-                    else:
-                        ids, mask = pad([w for i in batch for w in bags[i]], chunker.pad_id)
-                        logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
-                    margin = logits[:, 1] - logits[:, 0]
-                    doc = torch.full((len(batch),), -1e4).scatter_reduce(0, owner, margin, "amax")
-                    # softmax is shift-invariant: CE on (0, max margin) == CE on the logits when a bag is 1 window
-                    per_row = loss_fn(
-                        torch.stack([torch.zeros_like(doc), doc], 1), torch.from_numpy(y_train[batch])
-                    )
-                    w = torch.from_numpy(weights[batch])
-                    loss = (per_row * w).sum() / w.sum()
-                    optim.zero_grad()
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    optim.step()
-                    sched.step()
-                    step += 1
-                    losses.append(float(loss.detach()))
-                    bar.update(task, advance=1, info=f"epoch {epoch + 1} loss {np.mean(losses[-20:]):.3f}")
-        train_seconds = time.time() - t_train
+        if cfg.head_only:
+            step, losses, train_seconds, cache_seconds, frozen = _fit_probe(model, cfg, splits, chunker, y_train, progress)
+        else:
+            step, losses, train_seconds, cache_seconds, frozen = _fine_tune(model, cfg, splits, chunker, y_train, progress)
         model.eval()
         run = _torch_runner(model)
 

@@ -97,7 +97,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     base = _tiny_base(root / "tiny-base")
     rows = _rows(300)
-    cfg = TrainConfig(layers=None, epochs=10, batch_size=16, lr=5e-3, head_lr=2e-2, max_length=32, threads=1)
+    cfg = TrainConfig(
+        layers=None, epochs=10, batch_size=16, lr=5e-3, head_lr=2e-2, max_length=32, threads=1, head_only=False
+    )
     run, decision = train_and_promote(root, rows, base, cfg, progress=False)
     return root, base, rows, run, decision
 
@@ -160,7 +162,7 @@ def test_missing_model_raises(tmp_path):
 def test_worse_model_is_not_promoted(trained, tmp_path):
     root, base, rows, run, _ = trained
     weak = TrainConfig(
-        layers=None, epochs=1, max_steps=1, lr=1e-6, head_lr=1e-6, max_length=32, threads=1, seed=7
+        layers=None, epochs=1, max_steps=1, lr=1e-6, head_lr=1e-6, max_length=32, threads=1, seed=7, head_only=False
     )
     from classifier.train import train
 

@@ -63,7 +63,7 @@ def test_few_finetuning_steps_on_real_base(base, tmp_path):
     from classifier.inference import Classifier
     from classifier.train import TrainConfig, train
 
-    cfg = TrainConfig(layers=2, epochs=1, max_steps=4, batch_size=8, max_length=64)
+    cfg = TrainConfig(layers=2, epochs=1, max_steps=4, batch_size=8, max_length=64, head_only=False)
     rows = [
         {
             "id": str(i),
@@ -81,3 +81,35 @@ def test_few_finetuning_steps_on_real_base(base, tmp_path):
     onnx = np.array(Classifier.load(run, backend="onnx").predict_proba(texts))
     torch_ = np.array(Classifier.load(run, backend="torch").predict_proba(texts))
     assert np.abs(onnx - torch_).max() < 0.05
+
+
+def test_head_only_training_on_real_base(base, tmp_path):
+    """The default training: the frozen real encoder's int8 embeddings, a fitted head; both backends agree."""
+    from classifier.inference import Classifier
+    from classifier.train import TrainConfig, train
+
+    cfg = TrainConfig(layers=2, max_length=64)
+    assert cfg.head_only
+    pitches = [PHRASE, "年化收益18%，保本保息，稳赚不赔", "养老公寓认购，每年固定返利12%", "投资合作社入股分红，月月返息"]
+    plain = ["今天天气晴朗，适合散步", "二手电动车出售，九成新", "招聘餐厅服务员，包吃住", "家政保洁上门服务，价格实惠"]
+    rows = [
+        {
+            "id": str(i),
+            "text": f"{(pitches if i % 2 else plain)[(i // 2) % 4]}（{i}）",
+            "label": "fundraising" if i % 2 else "negative",
+            "split": ["train", "train", "dev", "test"][i % 4],
+        }
+        for i in range(96)
+    ]
+    run = train(rows, base, tmp_path / "runs", cfg, progress=False)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 0 and metrics["config"]["head_only"]
+    assert metrics["test"]["f1"] >= 0.9, metrics["test"]
+    texts = ["", PHRASE, "今天天气晴朗" * 50, plain[1]]
+    onnx = np.array(Classifier.load(run, backend="onnx").predict_proba(texts))
+    torch_ = np.array(Classifier.load(run, backend="torch").predict_proba(texts))
+    # the head is fitted on the int8 encoder's embeddings, so fp32 PyTorch is the one that deviates; on 96 toy
+    # rows the head's weights are large, which magnifies that (the seed run's figure: classifier/README.md)
+    assert np.abs(onnx - torch_).max() < 0.1
+    clf = Classifier.load(run, backend="onnx")
+    assert onnx[1] > clf.threshold > onnx[3]

@@ -73,3 +73,40 @@ def test_sample_weights_combine_class_and_source():
     assert w[0] / w[1] == pytest.approx(4.0)  # 2 positives of 10: class weight 2.5 vs 0.625
     ws = sample_weights(rows, y, 1.0)
     assert ws[8] > ws[0]  # same class, the smaller source weighs more
+
+
+def test_fitted_head_is_the_regression_on_raw_embeddings(tmp_path):
+    """probe.fit_head folds the standardisation into the head: the margin equals the regression's log-odds."""
+    from sklearn.linear_model import LogisticRegression
+
+    from classifier import probe
+
+    model = _tiny_model(tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 32)).astype(np.float32) * rng.uniform(0.1, 5, 32).astype(np.float32) + 3
+    y = (x[:, 0] / x[:, 0].std() + 0.3 * rng.normal(size=200) > x[:, 0].mean() / x[:, 0].std()).astype(int)
+    w = np.ones(200)
+    probe.fit_head(model, x, y, w, c=0.5)
+    with torch.no_grad():
+        logits = model.head(torch.from_numpy(x)).numpy()
+    assert np.allclose(logits[:, 0], 0.0)
+    mu, sd = x.mean(0), x.std(0)
+    ref = LogisticRegression(C=0.5, max_iter=3000).fit((x - mu) / sd, y).decision_function((x - mu) / sd)
+    assert np.abs(logits[:, 1] - ref).max() < 1e-3
+    assert ((logits[:, 1] > 0) == y).mean() > 0.9
+
+
+def test_probe_embedding_matches_the_torch_encoder(tmp_path):
+    """The int8 ONNX embedding the head is fitted on stays close to the fp32 encoder's mean pooling."""
+    from classifier import probe
+
+    model = _tiny_model(tmp_path)
+    windows = [[0, 5, 6, 7, 2], [0, 9, 2], [0, 11, 12, 13, 14, 15, 16, 2]]
+    emb = probe.embed(model, windows, pad_id=1, threads=1)
+    with torch.inference_mode():
+        ref = np.stack([
+            student.mean_pool(model.encoder(input_ids=torch.tensor([w])).last_hidden_state, torch.ones(1, len(w)))[0].numpy()
+            for w in windows
+        ])
+    assert emb.shape == ref.shape
+    assert np.abs(emb - ref).max() < 0.1 * np.abs(ref).max()
