@@ -105,7 +105,8 @@ def load_classifier(model_dir: Path, backend: str = "onnx", threads: int | None 
         return None
 
 
-def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer:
+def build_scorer(settings: Any, *, use_classifier: bool | None = None, with_combiner: bool = True) -> Scorer:
+    """``with_combiner=False``: the detectors only, for fitting the combination (no "none fitted" warning)."""
     from keywords import LexiconStore, LiveMatcher
 
     matcher = LiveMatcher(LexiconStore(settings.lexicon_dir))
@@ -115,7 +116,7 @@ def build_scorer(settings: Any, *, use_classifier: bool | None = None) -> Scorer
         matcher=matcher,
         classifier=clf,
         thresholds=Thresholds(settings.flag_threshold, settings.high_threshold, settings.medium_threshold),
-        combiner=load_combiner(classifier_dir(settings), clf),
+        combiner=load_combiner(classifier_dir(settings), clf) if with_combiner else None,
     )
 
 

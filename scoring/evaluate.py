@@ -63,7 +63,7 @@ def ensure_combiner(
     from classifier.dataset import load_rows as load_labelled
     from scoring.fitting import ensure_combiner as fit_once
 
-    scorer = build_scorer(settings, use_classifier=use_classifier)
+    scorer = build_scorer(settings, use_classifier=use_classifier, with_combiner=False)
     data = list(rows) if rows is not None else load_labelled(SEED)
     return fit_once(classifier_dir(settings), data, scorer.matcher, scorer.classifier, force=force, echo=echo)
 
