@@ -42,7 +42,7 @@ class TrainConfig:
     source_power: float = 0.5
     # head-only training (classifier/probe.py): the encoder as converted, only the linear head fitted, by a logistic
     # regression on the int8 encoder's pooled embedding of each row's first window. Why the default: the fine-tune
-    # took 18 min of the first run on seed v3 (budget: 10) and served as ONNX int8 it was no better on the real test
-    # split (F1 0.68 vs 0.68; classifier/README.md). ``--fine-tune`` trains the upper layers as before.
+    # took 18 min of the first run on seed v3 (budget: 10); served as ONNX int8 it scores 0.681 test F1 against the
+    # head-only run's 0.656 (classifier/README.md), the price of fitting the budget. ``--fine-tune`` trains the upper layers as before.
     head_only: bool = True
     probe_c: float = 0.03  # the regression's inverse L2 strength (chosen on dev, tools/probe_lab.py)
