@@ -104,8 +104,6 @@ def main() -> None:
 
     oof, ng = ngram_scores()
     print(f"n-gram base {time.time() - t0:.0f} s", flush=True)
-    for k in ("dev", "test"):
-        pass
     report("ngram alone", split_rows, {k: 1 / (1 + np.exp(-ng[k])) for k in ng},
            float(choose_threshold(1 / (1 + np.exp(-ng["dev"])), y["dev"])))
     if clf:
