@@ -4,7 +4,7 @@ Why try it: fine-tuning the 4-layer student takes 11-18 min on the 2-core machin
 reached test F1 0.72 (PyTorch) / 0.68 (ONNX) on seed v3. A frozen encoder is one forward pass per row, and a linear
 probe on its embeddings fits in seconds, so it can even be fitted out-of-fold for the combination.
 
-    .venv/bin/python -m tools.probe_lab --layers 12 [--prefix "query: "] [--int8/--fp32]
+    .venv/bin/python -m tools.probe_lab --layers 4 [--prefix "query: "] [--windows 1]
 
 Embeddings are cached under var/probe/. Prints dev/test F1 of the probe alone and the time each step took.
 """
@@ -16,64 +16,23 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
+from classifier import probe, student
 from classifier.calibrate import choose_threshold
 from classifier.dataset import by_split, label_to_int, load_rows, source_weights
-from classifier.onnx_export import quantize_int8
 from classifier.paths import default_seed_path
-from classifier.runner import Chunker, pad
-from classifier.student import _load_encoder, mean_pool, prepare_encoder_dir
+from classifier.runner import Chunker
+from classifier.student import prepare_encoder_dir
 
 
-class Pooled(nn.Module):
-    def __init__(self, encoder: nn.Module):
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return mean_pool(out.last_hidden_state, attention_mask)
-
-
-def export(enc_dir: Path, out: Path) -> Path:
-    import warnings
-
-    model = Pooled(_load_encoder(enc_dir)).eval()
-    ids = torch.tensor([[0, 6, 7, 8, 2], [0, 9, 2, 1, 1]], dtype=torch.long)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (ids, (ids != 1).long()), str(out), input_names=["input_ids", "attention_mask"],
-                          output_names=["emb"], dynamic_axes={"input_ids": {0: "b", 1: "s"},
-                                                              "attention_mask": {0: "b", 1: "s"}, "emb": {0: "b"}},
-                          opset_version=17, dynamo=False)
-    return out
-
-
-def embed(onnx_path: Path, chunker: Chunker, texts: list[str], windows_per_row: int, batch: int = 32) -> np.ndarray:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 2
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # other jobs share the 2 cores
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+def embed(model, chunker: Chunker, texts: list[str], windows_per_row: int) -> np.ndarray:
+    """Mean of the int8 pooled embeddings of each row's first windows (``classifier.probe.embed`` does the work)."""
     bags = chunker.leading(texts, windows_per_row)
-    flat = [w for b in bags for w in b]
     owner = np.array([i for i, b in enumerate(bags) for _ in b])
-    order = np.argsort([len(w) for w in flat], kind="stable")
-    out = np.zeros((len(flat), 384), dtype=np.float32)
-    t0 = time.time()
-    for s in range(0, len(order), batch):
-        if s and s % (batch * 50) == 0:
-            print(f"  {s}/{len(order)} windows {time.time() - t0:.0f} s", flush=True)
-        idx = order[s : s + batch]
-        ids, mask = pad([flat[i] for i in idx], chunker.pad_id)
-        out[idx] = sess.run(["emb"], {"input_ids": ids, "attention_mask": mask})[0]
+    out = probe.embed(model, [w for b in bags for w in b], chunker.pad_id, threads=2)
     doc = np.zeros((len(bags), out.shape[1]), dtype=np.float32)
     np.add.at(doc, owner, out)
-    doc /= np.bincount(owner, minlength=len(bags))[:, None]
-    return doc
+    return doc / np.bincount(owner, minlength=len(bags))[:, None]
 
 
 def main() -> None:
@@ -83,7 +42,6 @@ def main() -> None:
     ap.add_argument("--prefix", default="query: ")
     ap.add_argument("--windows", type=int, default=1)
     ap.add_argument("--max-length", type=int, default=128)
-    ap.add_argument("--fp32", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("var/probe"))
     args = ap.parse_args()
     from transformers import AutoTokenizer
@@ -91,7 +49,7 @@ def main() -> None:
     t0 = time.time()
     rows = load_rows(default_seed_path())
     sp = by_split(rows)
-    tag = f"L{args.layers}_{'fp32' if args.fp32 else 'int8'}_w{args.windows}_m{args.max_length}_{'p' if args.prefix else 'np'}"
+    tag = f"L{args.layers}_int8_w{args.windows}_m{args.max_length}_{'p' if args.prefix else 'np'}"
     args.out.mkdir(parents=True, exist_ok=True)
     cache = args.out / f"emb_{tag}.npz"
     if cache.exists():
@@ -101,21 +59,13 @@ def main() -> None:
         enc_dir = args.out / f"enc_L{args.layers}"
         if not enc_dir.exists():
             prepare_encoder_dir(args.base, enc_dir, args.layers, True)
-        fp32 = args.out / f"pooled_L{args.layers}.onnx"
-        if not fp32.exists():
-            export(enc_dir, fp32)
-        path = fp32
-        if not args.fp32:
-            path = args.out / f"pooled_L{args.layers}.int8.onnx"
-            if not path.exists():
-                quantize_int8(fp32, path)
-        print(f"export {time.time() - t0:.0f} s", flush=True)
+        model = student.build(enc_dir).eval()
         tok = AutoTokenizer.from_pretrained(enc_dir)
         chunker = Chunker(tok, args.max_length, text_prefix=args.prefix, fold=True)
         emb = {}
         for k in ("train", "dev", "test"):
             t1 = time.time()
-            emb[k] = embed(path, chunker, [r["text"] for r in sp[k]], args.windows)
+            emb[k] = embed(model, chunker, [r["text"] for r in sp[k]], args.windows)
             print(f"embed {k} {len(sp[k])} rows {time.time() - t1:.0f} s", flush=True)
         np.savez(cache, **emb)
     from sklearn.linear_model import LogisticRegression
