@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -30,14 +31,17 @@ class Deadline:
         return "部分日期所在年份的法定节假日安排尚未收录，该部分仅扣除周末"
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> tuple[bool, bool]:
-    """(is a working day, known from the holiday table)."""
+    """(is a working day, known from the holiday table); cached because ``chinese_calendar`` validates every
+    call against its whole table (the dashboard asks ~10k times per view; the answers change only on upgrade)."""
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:
         return day.weekday() < 5, False
 
 
+@lru_cache(maxsize=4096)
 def add_working_days(start: date, days: int) -> Deadline:
     """The day on which ``days`` working days after ``start`` have passed (``start`` itself not counted)."""
     day, left, complete = start, days, True

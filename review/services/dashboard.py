@@ -1,8 +1,9 @@
 """Dashboard figures for a bureau head, aggregated in SQL on the flags' own columns (unit, county, source, times).
 
 Days are calendar days in Beijing (a flag raised at 01:00 北京时间 counts for that day). Every figure is a
-``GROUP BY`` over indexed columns of ``flags`` or ``decisions`` (no document is read), so the page costs the same
-at 10k and at 200k documents, up to the number of groups. An account scoped to units sees its units' figures.
+``GROUP BY`` over columns of ``flags`` or ``decisions`` (no document is read), so the cost follows the flags raised
+in the window (about 120 ms at 40k flags in 30 days, review/README.md), not the documents. An account scoped to
+units sees its units' figures.
 
 Figures: new flags per day by category and by unit with the week-on-week change, flags by district (区县), the
 confirmation rate per day, open cases near or past their 核查期限, referrals per unit, the median time to decision,
@@ -16,7 +17,7 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from review.services.lexicon import categories as category_labels
@@ -35,7 +36,7 @@ TOP_SERIES = 8  # categories / units drawn as their own series; the rest are sum
 def _bj_day(session: Session, column):  # noqa: ANN001, ANN202 - SQL expression
     """The Beijing calendar day of a UTC time column, in SQL (both dialects)."""
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("Asia/Shanghai", column), Date)
+        return cast(func.timezone(literal_column("'Asia/Shanghai'"), column), Date)
     return func.date(column, "+8 hours")
 
 
@@ -111,6 +112,40 @@ def _age_ranges(today: date) -> dict[str, dict[str, str]]:
     return out
 
 
+WindowCounts = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _window_counts(session: Session, since: datetime, units: list[str] | None) -> WindowCounts:
+    """The window's flags counted three ways: (day, category, unit), (day, source_id), (county, city, status).
+
+    On PostgreSQL one scan with ``GROUPING SETS`` (at 40k flags in the window it halves the dashboard's SQL: each
+    separate pass re-reads the window and re-converts every time to Beijing); SQLite has no grouping sets and
+    runs the three ``GROUP BY``s.
+    """
+    day = _bj_day(session, Flag.created_at)
+    sets = ((day, Flag.category, Flag.unit), (day, Flag.source_id), (Flag.county, Flag.city, Flag.status))
+    if session.get_bind().dialect.name != "postgresql":
+        return tuple(  # type: ignore[return-value]
+            [tuple(r) for r in session.execute(
+                _scoped(select(*cols, func.count()).where(Flag.created_at >= since), units).group_by(*cols))]
+            for cols in sets
+        )
+    cols = (day, Flag.category, Flag.unit, Flag.source_id, Flag.county, Flag.city, Flag.status)
+    which = func.grouping(Flag.source_id, Flag.county)  # bit 1: source_id aggregated away, bit 0: county
+    stmt = _scoped(select(*cols, which, func.count()).where(Flag.created_at >= since), units).group_by(
+        func.grouping_sets(*(tuple_(*s) for s in sets))
+    )
+    out: WindowCounts = ([], [], [])
+    for d, cat, unit, src, county, city, status, g, n in session.execute(stmt):
+        if g == 3:  # (day, category, unit)
+            out[0].append((d, cat, unit, n))
+        elif g == 1:  # (day, source_id)
+            out[1].append((d, src, n))
+        else:  # g == 2: (county, city, status)
+            out[2].append((county, city, status, n))
+    return out
+
+
 def stats(session: Session, days: int = 30, units: list[str] | None = None) -> dict[str, Any]:
     """Plain numbers (the API returns them; the page draws them with ECharts)."""
     now = utcnow()
@@ -121,27 +156,12 @@ def stats(session: Session, days: int = 30, units: list[str] | None = None) -> d
     names = units_store.unit_names(session)
     cat_names = category_labels()
 
-    day = _bj_day(session, Flag.created_at)
-    new = _scoped(select(day, Flag.category, Flag.unit, func.count()).where(Flag.created_at >= since), units)
-    rows = session.execute(new.group_by(day, Flag.category, Flag.unit)).all()
-    by_cat = _series([(_day_key(d), cat_names.get(c, c) if c else "未分类", n) for d, c, _, n in rows], day_list)
-    by_unit = _series([(_day_key(d), names.get(u, u) if u else "未分派", n) for d, _, u, n in rows], day_list)
+    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    per_day, per_source, district_rows = _window_counts(session, since, units)
+    by_cat = _series([(_day_key(d), cat_names.get(c, c) if c else "未分类", n) for d, c, _, n in per_day], day_list)
+    by_unit = _series([(_day_key(d), names.get(u, u) if u else "未分派", n) for d, _, u, n in per_day], day_list)
+    by_src = _series([(_day_key(d), sources.get(s) or "未知来源", n) for d, s, n in per_source], day_list)
 
-    src_rows = session.execute(
-        _scoped(
-            select(day, Source.name, func.count())
-            .outerjoin(Source, Source.id == Flag.source_id)
-            .where(Flag.created_at >= since),
-            units,
-        ).group_by(day, Source.name)
-    ).all()
-    by_src = _series([(_day_key(d), s or "未知来源", n) for d, s, n in src_rows], day_list)
-
-    district_rows = session.execute(
-        _scoped(
-            select(Flag.county, Flag.city, Flag.status, func.count()).where(Flag.created_at >= since), units
-        ).group_by(Flag.county, Flag.city, Flag.status)
-    ).all()
     districts: dict[str, dict[str, Any]] = defaultdict(lambda: {"total": 0, "open": 0, "region": None})
     for county, city, status, n in district_rows:
         name = county or (f"{city}（未细分）" if city else "地区不明")
