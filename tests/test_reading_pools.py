@@ -81,13 +81,28 @@ def test_train2_is_every_train_row_read_once(committed):
 def test_building_twice_gives_the_committed_files(tmp_path, committed):
     for out in (tmp_path / "a", tmp_path / "b"):
         pools.build(out=out)
-    for name in [n for n in committed if not n.startswith("written-")]:  # written: append-only, tested below
+    # written (append-only) and audit2 (build-audit) are tested below
+    for name in [n for n in committed if not n.startswith(("written-", "audit2-"))]:
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes() == (POOLS / name).read_bytes(), name
     dirs = (tmp_path / "a", tmp_path / "b", POOLS)
     manifests = [json.loads((d / "manifest.json").read_text(encoding="utf-8"))["pools"] for d in dirs]
     for pool in ("train2", "corpus2"):
         assert manifests[0][pool] == manifests[1][pool] == manifests[2][pool]
+
+
+@needs_shared
+def test_audit2_is_every_audited_train_row_rebuilt_the_same(tmp_path, committed):
+    """The rows whose second reading was the (not blind) audit are read twice blind in audit2, nothing else."""
+    pins = pools.v2_splits()
+    want = {i for i in pools._audit_only(pools.DATA) if pins.get(i) == "train"}
+    got = {r["id"] for name, batch in committed.items() if name.startswith("audit2-") for r in batch}
+    assert got == want and len(got) > 500
+    others = {r["id"] for name, batch in committed.items() if not name.startswith("audit2-") for r in batch}
+    assert not got & others
+    pools.build_audit(out=tmp_path)
+    for name in [n for n in committed if n.startswith("audit2-")]:
+        assert (tmp_path / name).read_bytes() == (POOLS / name).read_bytes(), name
 
 
 @needs_shared

@@ -10,11 +10,14 @@ Pools:
   corpus2  unread corpus rows: (i) finance-ish SMS spam, (ii) finance iflytek apps, (iii) bdci rows outside the
            top-hit ranking (a seeded random sample plus low-hit rows), (iv) trigger-word news titles; one row per
            near-duplicate group, none a near-duplicate of a holdout row or of an already-read row;
-  written  the written set (classifier/data/written/*.jsonl), built by `build-written` once it exists.
+  written  the written set (classifier/data/written/*.jsonl), built by `build-written` once it exists;
+  audit2   seed v2 train rows whose only second reading was the 2026-11-27 audit (code shown, not blind): read
+           twice blind now, so that no row of the seed set rests on one blind reading (`build-audit`).
 
 Usage (from the repository root):
   python -m tools.seed_data.pools build           # train2 + corpus2 (keeps the written batches and manifest entry)
   python -m tools.seed_data.pools build-written   # written batches from classifier/data/written/*.jsonl
+  python -m tools.seed_data.pools build-audit     # audit2 batches (the audited train rows)
   python -m tools.seed_data.pools status          # per batch: which readers have finished, bad lines
 """
 
@@ -200,6 +203,42 @@ def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     return manifest
 
 
+def _audit_only(data: Path) -> set[str]:
+    """Ids whose only second pass in second_pass.tsv is the (not blind) audit."""
+    passes: dict[str, set[str]] = defaultdict(set)
+    for line in (data / "second_pass.tsv").read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if line.strip() and not line.startswith("#") and fields[0] != "id" and len(fields) > 1:
+            passes[fields[0]].add(fields[1])
+    return {rid for rid, p in passes.items() if p == {"audit"}}
+
+
+def build_audit(data: Path = DATA, out: Path = POOLS) -> dict:
+    """Blind batches of the audited train rows (id + text only), in a seeded order; deterministic."""
+    held = holdout_ids()
+    if not held:
+        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    pins = v2_splits(data)
+    wanted = {rid for rid in _audit_only(data) if pins.get(rid) == "train"} - held
+    corpus = list(load_corpus(exclude=set()))
+    held_keys = {dup_key(r["text"]) for r in corpus if r["id"] in held}
+    rows = sorted(({"id": r["id"], "text": r["text"]} for r in corpus
+                   if r["id"] in wanted and dup_key(r["text"]) not in held_keys), key=lambda r: r["id"])
+    manifest = _load_manifest(out)
+    pooled = {r["id"] for p in manifest.get("pools", {}).values() for b in p.get("batches", []) if (out / b).exists()
+              for r in _read_jsonl(out / b)} - {r["id"] for b in out.glob("audit2-*.jsonl") for r in _read_jsonl(b)}
+    clash = sorted(pooled & {r["id"] for r in rows})
+    if clash:
+        raise SystemExit(f"{len(clash)} audited ids are already in other pools, e.g. {clash[:3]}")
+    manifest.setdefault("pools", {})["audit2"] = {
+        "what": "seed v2 train rows re-read only in the 2026-11-27 audit (code shown), now read twice blind",
+        "rows": len(rows),
+        "batches": _write_batches(_shuffled(rows, "audit2"), "audit2", out),
+    }
+    _save_manifest(out, manifest)
+    return manifest
+
+
 def build_written(written: Path = WRITTEN, out: Path = POOLS, readings: Path = READINGS) -> dict:
     """Blind batches of the written set: id + text only; holdout twins dropped, duplicate or clashing ids refused.
 
@@ -354,12 +393,15 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help="train2 + corpus2 batches and the manifest")
     sub.add_parser("build-written", help="written batches from classifier/data/written/*.jsonl")
+    sub.add_parser("build-audit", help="audit2 batches: the audited train rows, read twice blind")
     sub.add_parser("status", help="which readers have finished which batch")
     args = ap.parse_args(argv)
     if args.cmd == "build":
         manifest = build()
     elif args.cmd == "build-written":
         manifest = build_written()
+    elif args.cmd == "build-audit":
+        manifest = build_audit()
     else:
         raise SystemExit(1 if status() else 0)
     for name, pool in sorted(manifest["pools"].items()):
