@@ -12,12 +12,15 @@ Pools:
            near-duplicate group, none a near-duplicate of a holdout row or of an already-read row;
   written  the written set (classifier/data/written/*.jsonl), built by `build-written` once it exists;
   audit2   seed v2 train rows whose only second reading was the 2026-11-27 audit (code shown, not blind): read
-           twice blind now, so that no row of the seed set rests on one blind reading (`build-audit`).
+           twice blind now, so that no row of the seed set rests on one blind reading (`build-audit`);
+  corpus3  1,000 more unread bdci_entity rows, a seeded random sample (one per near-duplicate group, none a twin of a
+           holdout, read or pooled row): the internet-finance posts where most test misses are (`build-corpus3`).
 
 Usage (from the repository root):
   python -m tools.seed_data.pools build           # train2 + corpus2 (keeps the written batches and manifest entry)
   python -m tools.seed_data.pools build-written   # written batches from classifier/data/written/*.jsonl
   python -m tools.seed_data.pools build-audit     # audit2 batches (the audited train rows)
+  python -m tools.seed_data.pools build-corpus3   # corpus3 batches (more unread bdci_entity rows)
   python -m tools.seed_data.pools status          # per batch: which readers have finished, bad lines
 """
 
@@ -239,6 +242,38 @@ def build_audit(data: Path = DATA, out: Path = POOLS) -> dict:
     return manifest
 
 
+CORPUS3_N = 1000
+
+
+def build_corpus3(data: Path = DATA, out: Path = POOLS, n: int = CORPUS3_N) -> dict:
+    """A seeded random sample of unread bdci_entity rows, id + text only; deterministic for the same inputs."""
+    held = holdout_ids()
+    if not held:
+        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    read, _ = _read_ids(data)
+    manifest = _load_manifest(out)
+    pooled = {r["id"] for name, p in manifest.get("pools", {}).items() if name != "corpus3"
+              for b in p.get("batches", []) if (out / b).exists() for r in _read_jsonl(out / b)}
+    corpus = list(load_corpus(exclude=set()))
+    seen = {dup_key(r["text"]) for r in corpus if r["id"] in held or r["id"] in read or r["id"] in pooled}
+    candidates = []
+    for row in corpus:
+        key = dup_key(row["text"])
+        if row["corpus"] != "bdci_entity" or row["id"] in held | read | pooled or not key or key in seen:
+            continue
+        seen.add(key)
+        candidates.append({"id": row["id"], "text": row["text"]})
+    rows = random.Random(f"{SEED}:corpus3").sample(candidates, min(n, len(candidates)))
+    manifest.setdefault("pools", {})["corpus3"] = {
+        "what": "unread bdci_entity rows, seeded random sample, one per dup_key group, no holdout/read/pooled twin",
+        "rows": len(rows),
+        "candidates": len(candidates),
+        "batches": _write_batches(_shuffled(rows, "corpus3"), "corpus3", out),
+    }
+    _save_manifest(out, manifest)
+    return manifest
+
+
 def build_written(written: Path = WRITTEN, out: Path = POOLS, readings: Path = READINGS) -> dict:
     """Blind batches of the written set: id + text only; holdout twins dropped, duplicate or clashing ids refused.
 
@@ -394,6 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("build", help="train2 + corpus2 batches and the manifest")
     sub.add_parser("build-written", help="written batches from classifier/data/written/*.jsonl")
     sub.add_parser("build-audit", help="audit2 batches: the audited train rows, read twice blind")
+    sub.add_parser("build-corpus3", help="corpus3 batches: more unread bdci_entity rows")
     sub.add_parser("status", help="which readers have finished which batch")
     args = ap.parse_args(argv)
     if args.cmd == "build":
@@ -402,6 +438,8 @@ def main(argv: list[str] | None = None) -> None:
         manifest = build_written()
     elif args.cmd == "build-audit":
         manifest = build_audit()
+    elif args.cmd == "build-corpus3":
+        manifest = build_corpus3()
     else:
         raise SystemExit(1 if status() else 0)
     for name, pool in sorted(manifest["pools"].items()):
