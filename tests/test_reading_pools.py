@@ -81,8 +81,8 @@ def test_train2_is_every_train_row_read_once(committed):
 def test_building_twice_gives_the_committed_files(tmp_path, committed):
     for out in (tmp_path / "a", tmp_path / "b"):
         pools.build(out=out)
-    # written (append-only) and audit2 (build-audit) are tested below
-    for name in [n for n in committed if not n.startswith(("written-", "audit2-"))]:
+    # written (append-only), audit2 (build-audit) and corpus3 (build-corpus3) are tested below
+    for name in [n for n in committed if not n.startswith(("written-", "audit2-", "corpus3-"))]:
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes() == (POOLS / name).read_bytes(), name
     dirs = (tmp_path / "a", tmp_path / "b", POOLS)
@@ -103,6 +103,25 @@ def test_audit2_is_every_audited_train_row_rebuilt_the_same(tmp_path, committed)
     pools.build_audit(out=tmp_path)
     for name in [n for n in committed if n.startswith("audit2-")]:
         assert (tmp_path / name).read_bytes() == (POOLS / name).read_bytes(), name
+
+
+@needs_shared
+def test_corpus3_is_unread_bdci_one_per_group_and_rebuilt_the_same(tmp_path, committed):
+    import shutil
+
+    rows = [r for name, batch in committed.items() if name.startswith("corpus3-") for r in batch]
+    assert len(rows) == pools.CORPUS3_N and all(r["id"].startswith("bdcie-") for r in rows)
+    read, _ = pools._read_ids(pools.DATA)
+    others = [r for name, batch in committed.items() if not name.startswith("corpus3-") for r in batch]
+    assert not {r["id"] for r in rows} & (read | {r["id"] for r in others})
+    keys = [dup_key(r["text"]) for r in rows]
+    assert len(keys) == len(set(keys)) and not set(keys) & {dup_key(r["text"]) for r in others}
+    shutil.copytree(POOLS, tmp_path / "pools")
+    for old in (tmp_path / "pools").glob("corpus3-*.jsonl"):
+        old.unlink()
+    pools.build_corpus3(out=tmp_path / "pools")
+    for name in [n for n in committed if n.startswith("corpus3-")]:
+        assert (tmp_path / "pools" / name).read_bytes() == (POOLS / name).read_bytes(), name
 
 
 @needs_shared
