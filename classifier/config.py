@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 @dataclass
 class TrainConfig:
-    # keep the first k encoder layers (None = all). Why 3: head-only runs on seed v3 with 4 / 3 / 2 layers gave the
-    # same combined verdict (dev F1 0.898 / 0.897 / 0.897, test 0.794 / 0.797 / 0.794); the classifier alone was
-    # best on dev with 3 (0.788 / 0.798 / 0.787), and 3 layers serve 325 docs/s as ONNX int8 on 2 cores against
-    # 182 for 4 (the target is 300; bench/bench_classifier.py, classifier/README.md)
-    layers: int | None = 3
+    # keep the first k encoder layers (None = all). Why 2: head-only runs on seed v3 with 4 / 3 / 2 layers gave the
+    # same combined verdict (dev F1 0.898 / 0.897 / 0.897, test 0.794 / 0.797 / 0.794); the classifier alone
+    # scored 0.788 / 0.798 / 0.787 on dev, but 3 layers served 226–337 docs/s as ONNX int8 on 2 cores across
+    # repeated bench runs (the target is 300), 2 layers 458 and 4 layers 182–222 (bench/bench_classifier.py,
+    # classifier/README.md)
+    layers: int | None = 2
     max_length: int = 128
     epochs: int = 3
     batch_size: int = 32
