@@ -55,7 +55,7 @@ def _expected(url: str) -> dict:
     """Count the flags row by row, as the bureau head would by hand."""
     with session_scope(url) as s:
         names = units.unit_names(s)
-        src_names = dict(s.execute(select(Source.id, Source.name)).tuples().all())
+        src_names = dict(s.execute(select(Source.id, Source.name)).all())
         flags = s.scalars(select(Flag)).all()
         today = bj_date(utcnow())
         start = today - timedelta(days=29)

@@ -156,7 +156,7 @@ def stats(session: Session, days: int = 30, units: list[str] | None = None) -> d
     names = units_store.unit_names(session)
     cat_names = category_labels()
 
-    sources = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    sources = dict(session.execute(select(Source.id, Source.name)).all())
     per_day, per_source, district_rows = _window_counts(session, since, units)
     by_cat = _series([(_day_key(d), cat_names.get(c, c) if c else "未分类", n) for d, c, _, n in per_day], day_list)
     by_unit = _series([(_day_key(d), names.get(u, u) if u else "未分派", n) for d, _, u, n in per_day], day_list)
