@@ -2,9 +2,10 @@
 trained model, F1 of both on the test split, and the peak RSS of each scoring process; then the whole scorer
 (lexicon + n-gram model + classifier + the fitted combination, as a worker runs it) on the same texts.
 
-Each backend runs in its own child process so its peak RSS is its own. One run, prints figures:
+Each backend runs in its own child process so its peak RSS is its own. Each timing is repeated ``--reps`` times
+and the median is reported with the range (on the 2-core dev machine one pass varied by ±25 % between runs):
 
-    .venv/bin/python bench/bench_classifier.py [--model var/models] [--data classifier/data/seed.jsonl]
+    .venv/bin/python bench/bench_classifier.py [--model var/models] [--data classifier/data/seed.jsonl] [--reps 5]
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def timed(run, n_docs: int, reps: int) -> dict:
+    """docs/s of ``reps`` passes of ``run()``: median and range."""
+    rates = []
+    for _ in range(max(1, reps)):
+        t0 = time.perf_counter()
+        run()
+        rates.append(n_docs / (time.perf_counter() - t0))
+    rates.sort()
+    return {"docs_per_s": round(rates[len(rates) // 2], 1), "range": [round(rates[0], 1), round(rates[-1], 1)]}
 
 
 def hundred_char_texts(rows: list[dict], n: int) -> list[str]:
@@ -76,13 +88,15 @@ def scorer_child(args: argparse.Namespace) -> None:
     clf = Classifier.load(args.model, backend="onnx", threads=args.threads, batch_size=32)
     scorer = Scorer(Matcher(Lexicon.bundled()), clf, combiner=load_combiner(args.model, clf))
     scorer.score(texts[:64])
-    t0 = time.perf_counter()
-    for s in range(0, len(texts), 32):
-        scorer.score(texts[s : s + 32])
-    dps = len(texts) / (time.perf_counter() - t0)
+
+    def run() -> None:
+        for s in range(0, len(texts), 32):
+            scorer.score(texts[s : s + 32])
+
+    speed = timed(run, len(texts), args.reps)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     comb = scorer.usable_combiner()
-    print(json.dumps({"backend": "scorer", "docs_per_s": round(dps, 1), "peak_rss_mb": round(rss_mb),
+    print(json.dumps({"backend": "scorer", **speed, "peak_rss_mb": round(rss_mb),
                       "combiner": comb.version if comb else None}))
 
 
@@ -101,9 +115,7 @@ def child(args: argparse.Namespace) -> None:
     clf = Classifier.load(args.model, backend=args.backend, threads=args.threads, batch_size=32)
     sort = args.backend == "onnx"  # default path: length-sorted windows; baseline: plain batches in order
     clf.margins(texts[:64], sort=sort)  # warm-up
-    t0 = time.perf_counter()
-    clf.margins(texts, sort=sort)
-    dps = len(texts) / (time.perf_counter() - t0)
+    speed = timed(lambda: clf.margins(texts, sort=sort), len(texts), args.reps)
     probs = np.array(clf.predict_proba([r["text"] for r in test]))
     labels = np.array([label_to_int(r["label"]) for r in test])
     m = prf(labels, (probs >= clf.threshold).astype(int))
@@ -113,7 +125,7 @@ def child(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "backend": args.backend,
-                "docs_per_s": round(dps, 1),
+                **speed,
                 "f1": m["f1"],
                 "n_test": len(test),
                 "peak_rss_mb": round(rss_mb),
@@ -132,6 +144,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=default_seed_path())
     ap.add_argument("--n", type=int, default=1024, help="number of ~100-char documents timed")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5, help="timed passes per backend (the median is reported)")
     ap.add_argument("--base", action="store_true", help="also time PyTorch fp32 of the full 12-layer base")
     ap.add_argument("--backend", choices=["onnx", "torch", "torch-base12", "scorer"], help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -153,6 +166,8 @@ def main() -> None:
             str(args.n),
             "--threads",
             str(args.threads),
+            "--reps",
+            str(args.reps),
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         results[backend] = json.loads(out)
@@ -160,9 +175,9 @@ def main() -> None:
     print(
         f"model {o['version']}  ({args.n} docs x ~100 chars, ~{o['mean_tokens']} tokens, {args.threads} threads)"
     )
-    print(f"{'backend':<24}{'docs/s':>10}{'F1(test)':>10}{'peak RSS MB':>13}")
-    print(f"{'onnx int8 (default)':<24}{o['docs_per_s']:>10}{o['f1']:>10}{o['peak_rss_mb']:>13}")
-    print(f"{'pytorch fp32':<24}{t['docs_per_s']:>10}{t['f1']:>10}{t['peak_rss_mb']:>13}")
+    print(f"{'backend':<24}{'docs/s':>10}{'F1(test)':>10}{'peak RSS MB':>13}   docs/s range of {args.reps} passes")
+    print(f"{'onnx int8 (default)':<24}{o['docs_per_s']:>10}{o['f1']:>10}{o['peak_rss_mb']:>13}   {o['range']}")
+    print(f"{'pytorch fp32':<24}{t['docs_per_s']:>10}{t['f1']:>10}{t['peak_rss_mb']:>13}   {t['range']}")
     print(
         f"speed-up {o['docs_per_s'] / t['docs_per_s']:.2f}x   F1 loss {t['f1'] - o['f1']:+.4f}   "
         f"(n_test={o['n_test']})"
@@ -170,7 +185,7 @@ def main() -> None:
     sc = results["scorer"]
     print(
         f"{'whole scorer (worker path)':<24}{sc['docs_per_s']:>10}{'-':>10}{sc['peak_rss_mb']:>13}"
-        f"   combination {sc['combiner'] or 'none fitted (fallback)'}"
+        f"   {sc['range']}, combination {sc['combiner'] or 'none fitted (fallback)'}"
     )
     if "torch-base12" in results:
         b = results["torch-base12"]
