@@ -33,9 +33,13 @@ NEAR_WORKING_DAYS = 3
 TOP_SERIES = 8  # categories / units drawn as their own series; the rest are summed as 其他
 
 
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _bj_day(session: Session, column):  # noqa: ANN001, ANN202 - SQL expression
     """The Beijing calendar day of a UTC time column, in SQL (both dialects)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         return cast(func.timezone(literal_column("'Asia/Shanghai'"), column), Date)
     return func.date(column, "+8 hours")
 
@@ -124,7 +128,7 @@ def _window_counts(session: Session, since: datetime, units: list[str] | None) -
     """
     day = _bj_day(session, Flag.created_at)
     sets = ((day, Flag.category, Flag.unit), (day, Flag.source_id), (Flag.county, Flag.city, Flag.status))
-    if session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql(session):
         return tuple(  # type: ignore[return-value]
             [tuple(r) for r in session.execute(
                 _scoped(select(*cols, func.count()).where(Flag.created_at >= since), units).group_by(*cols))]
@@ -243,7 +247,7 @@ def _median_hours(session: Session, since: datetime, units: list[str] | None) ->
     cond = [Decision.created_at >= since, Decision.action.in_(("confirm", "dismiss", "escalate"))]
     base = select().select_from(Decision).join(Flag, Flag.id == Decision.flag_id).where(*cond)
     base = _scoped(base, units)
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         seconds = func.extract("epoch", Decision.created_at - Flag.created_at)
         value = session.scalar(base.add_columns(func.percentile_cont(0.5).within_group(seconds)))
         return round(float(value) / 3600, 1) if value is not None else None

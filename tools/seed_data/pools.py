@@ -154,9 +154,7 @@ def _draws(candidates: list[dict], cap: int) -> dict[str, list[dict]]:
 
 def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     """Write the train2 and corpus2 batches and the manifest; returns the manifest."""
-    held = holdout_ids()
-    if not held:
-        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    held = _required_holdout()
     read, second = _read_ids(data)
     # holdout texts are needed only for their dup keys; the rows themselves never leave this function
     held_keys = {dup_key(r["text"]) for r in load_corpus(exclude=set()) if r["id"] in held}
@@ -206,6 +204,20 @@ def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     return manifest
 
 
+def _required_holdout() -> set[str]:
+    """The holdout IDs; a pool built without them could leak one, so building stops."""
+    held = holdout_ids()
+    if not held:
+        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    return held
+
+
+def _pooled_ids(manifest: dict, out: Path, skip: str) -> set[str]:
+    """Ids in the batches of every pool but ``skip`` (the one being rebuilt)."""
+    return {r["id"] for name, p in manifest.get("pools", {}).items() if name != skip
+            for b in p.get("batches", []) if (out / b).exists() for r in _read_jsonl(out / b)}
+
+
 def _audit_only(data: Path) -> set[str]:
     """Ids whose only second pass in second_pass.tsv is the (not blind) audit."""
     passes: dict[str, set[str]] = defaultdict(set)
@@ -218,9 +230,7 @@ def _audit_only(data: Path) -> set[str]:
 
 def build_audit(data: Path = DATA, out: Path = POOLS) -> dict:
     """Blind batches of the audited train rows (id + text only), in a seeded order; deterministic."""
-    held = holdout_ids()
-    if not held:
-        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    held = _required_holdout()
     pins = v2_splits(data)
     wanted = {rid for rid in _audit_only(data) if pins.get(rid) == "train"} - held
     corpus = list(load_corpus(exclude=set()))
@@ -228,8 +238,7 @@ def build_audit(data: Path = DATA, out: Path = POOLS) -> dict:
     rows = sorted(({"id": r["id"], "text": r["text"]} for r in corpus
                    if r["id"] in wanted and dup_key(r["text"]) not in held_keys), key=lambda r: r["id"])
     manifest = _load_manifest(out)
-    pooled = {r["id"] for p in manifest.get("pools", {}).values() for b in p.get("batches", []) if (out / b).exists()
-              for r in _read_jsonl(out / b)} - {r["id"] for b in out.glob("audit2-*.jsonl") for r in _read_jsonl(b)}
+    pooled = _pooled_ids(manifest, out, skip="audit2")
     clash = sorted(pooled & {r["id"] for r in rows})
     if clash:
         raise SystemExit(f"{len(clash)} audited ids are already in other pools, e.g. {clash[:3]}")
@@ -247,19 +256,16 @@ CORPUS3_N = 1000
 
 def build_corpus3(data: Path = DATA, out: Path = POOLS, n: int = CORPUS3_N) -> dict:
     """A seeded random sample of unread bdci_entity rows, id + text only; deterministic for the same inputs."""
-    held = holdout_ids()
-    if not held:
-        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    held = _required_holdout()
     read, _ = _read_ids(data)
     manifest = _load_manifest(out)
-    pooled = {r["id"] for name, p in manifest.get("pools", {}).items() if name != "corpus3"
-              for b in p.get("batches", []) if (out / b).exists() for r in _read_jsonl(out / b)}
+    excluded = held | read | _pooled_ids(manifest, out, skip="corpus3")
     corpus = list(load_corpus(exclude=set()))
-    seen = {dup_key(r["text"]) for r in corpus if r["id"] in held or r["id"] in read or r["id"] in pooled}
+    seen = {dup_key(r["text"]) for r in corpus if r["id"] in excluded}
     candidates = []
     for row in corpus:
         key = dup_key(row["text"])
-        if row["corpus"] != "bdci_entity" or row["id"] in held | read | pooled or not key or key in seen:
+        if row["corpus"] != "bdci_entity" or row["id"] in excluded or not key or key in seen:
             continue
         seen.add(key)
         candidates.append({"id": row["id"], "text": row["text"]})
@@ -284,9 +290,7 @@ def build_written(written: Path = WRITTEN, out: Path = POOLS, readings: Path = R
     files = sorted(written.glob("*.jsonl"))
     if not files:
         raise SystemExit(f"no {written}/*.jsonl to build from")
-    held = holdout_ids()
-    if not held:
-        raise SystemExit(f"{HOLDOUT} not found: the holdout exclusion cannot be enforced, refusing to build")
+    held = _required_holdout()
     held_keys = {dup_key(r["text"]) for r in load_corpus(exclude=set()) if r["id"] in held}
     rows, origin, dropped = [], {}, []
     for path in files:
