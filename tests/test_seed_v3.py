@@ -308,3 +308,38 @@ def test_adjudication_build_status_and_outcomes(tmp_path, capsys):
     manifest = adjudicate.build(**dirs)
     assert manifest["batches"]["train2-004"]["ids"] == [e[0], f[0]]
     assert len((tmp_path / "adj" / "train2-004.jsonl").read_text("utf-8").splitlines()) == 2
+
+
+def test_reader_ceiling_uses_the_first_reading_not_its_corrections(tmp_path):
+    """The seed v2 pair is the first reading as read (its first line) and the blind second reading, never the
+    appended correction, which was made after seeing both and would make the readers look closer than they were."""
+    (tmp_path / "decisions.tsv").write_text("# c\nsms-1\tF\nsms-2\tO\n# corrections\nsms-1\tO\n", encoding="utf-8")
+    (tmp_path / "second_pass.tsv").write_text(
+        "id\tpass\tcode\treason\nsms-1\tblind\tO\tx\nsms-1\tadjudicated\tO\tx\nsms-2\tblind\tF\ty\n", encoding="utf-8"
+    )
+    first, blind = build_seed.first_and_blind_codes(tmp_path)
+    assert first == {"sms-1": "F", "sms-2": "O"}
+    assert blind == {"sms-1": "O", "sms-2": "F"}
+
+
+def test_data_md_reader_ceiling_matches_an_independent_count():
+    """The table's all-sources reader-vs-reader F1, recounted from the reading files by a second, plainer route."""
+    md = (build_seed.DATA_MD).read_text(encoding="utf-8")
+    m = re.search(r"\| \*\*all\*\* \| (\d+) \| (\d+) \| ([0-9.]+) \|", md.split("Readers against each other")[1])
+    assert m, "reader ceiling table missing"
+    rows = [json.loads(x) for x in build_seed.SEED.read_text(encoding="utf-8").splitlines()]
+    test_ids = {r["id"] for r in rows if r["split"] == "test"}
+    outs = adjudicate.outcomes()
+    first, blind = build_seed.first_and_blind_codes()
+    a = b = both = n = 0
+    for rid in test_ids:
+        o = outs.get(rid)
+        pair = (o.code_of(o.pair[0]), o.code_of(o.pair[1])) if o else (first.get(rid), blind.get(rid))
+        if None in pair:
+            continue
+        n += 1
+        a += pair[0] == "F"
+        b += pair[1] == "F"
+        both += pair[0] == pair[1] == "F"
+    assert int(m.group(1)) == n
+    assert float(m.group(3)) == pytest.approx(2 * both / (a + b), abs=5e-4)

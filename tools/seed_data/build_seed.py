@@ -87,6 +87,23 @@ def second_pass(path: Path = SECOND_PASS) -> tuple[set[str], set[str]]:
     return blind, adjudicated
 
 
+def first_and_blind_codes(data: Path = DATA) -> tuple[dict[str, str], dict[str, str]]:
+    """(the first reading's own code of each row — its first line, before appended corrections —, the code of its
+    blind second reading in the 2026-11-27 pass): the two readings behind a seed v2 dev/test row."""
+    first: dict[str, str] = {}
+    for line in (data / DECISIONS.name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            rid, code = line.split("\t")[:2]
+            first.setdefault(rid, code)
+    blind: dict[str, str] = {}
+    path = data / SECOND_PASS.name
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        fields = line.split("\t")
+        if len(fields) >= 3 and not line.startswith("#") and fields[1] == "blind":
+            blind[fields[0]] = fields[2]
+    return first, blind
+
+
 def hash_split(key: str) -> str:
     """The split a new near-duplicate group gets: a fixed threshold on its key's hash, independent of other rows."""
     h = int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % 1000
@@ -432,6 +449,38 @@ def report(b: Build) -> str:
     lines += _table(rows_c, "style", styles, SPLIT_NAMES, "split")
     lines += ["", "**Corpus / written × style**", ""]
     lines += _table(rows_c, "corpus", SOURCES, styles, "style")
+    lines += ["", "**Readers against each other on the test split** (a ceiling for any detector scored on it). Each "
+              "test row's two blind readings (the third pass's first two readers; for seed v2 rows the first "
+              "reading, pre-filled by a keyword heuristic, and the 2026-11-27 blind second reading), scored as "
+              "F1 on `fundraising` against each other (symmetric: 2·both / (reader 1 + reader 2)) and each against "
+              "the final label. The final label was made from these readings, so the last two columns flatter "
+              "the readers; the first is the honest one.", "",
+              "| corpus | test rows | fundraising | reader 1 vs reader 2 | reader 1 vs final | reader 2 vs final |",
+              "|---|---:|---:|---:|---:|---:|"]
+    first_code, blind_code = first_and_blind_codes()
+    per_src: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
+    for r in rows_c:
+        o = outs.get(r["id"])
+        if r["split"] != "test":
+            continue
+        if o is not None:
+            ca, cb = o.code_of(o.pair[0]), o.code_of(o.pair[1])
+        elif r["id"] in first_code and r["id"] in blind_code:
+            ca, cb = first_code[r["id"]], blind_code[r["id"]]
+        else:
+            continue
+        for key in (r["corpus"], "**all**"):
+            per_src[key].append((ca == "F", cb == "F", r["label"] == "fundraising"))
+
+    def _f1(a: list[bool], c: list[bool]) -> str:
+        both, n = sum(x and y for x, y in zip(a, c, strict=True)), sum(a) + sum(c)
+        return f"{2 * both / n:.3f}" if n else "–"
+
+    for key in [*SOURCES, "**all**"]:
+        t = per_src.get(key)
+        if t:
+            ra, rb, g = ([x[i] for x in t] for i in range(3))
+            lines.append(f"| {key} | {len(t)} | {sum(g)} | {_f1(ra, rb)} | {_f1(ra, g)} | {_f1(rb, g)} |")
     if b.written:
         lines += ["", "**The written set** (synthetic; train and dev only)", "",
                   "| written batch | style | rows written | read twice | in seed | train | dev |",
