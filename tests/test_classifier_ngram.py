@@ -75,3 +75,24 @@ def test_out_of_fold_keeps_near_duplicates_together():
         assert dup_key(texts[i]) == dup_key(texts[120 + i]) and folds[i] == folds[120 + i]
     oof = out_of_fold(texts, labels, k=4)
     assert oof.shape == (len(texts),) and ((oof > 0) == np.array(labels, bool)).mean() > 0.9
+
+
+def test_word_features_add_a_block_that_round_trips(tmp_path):
+    """``words=True``: jieba words and word pairs after the character block; stored, loaded and scored the same,
+    and the characters' own block is exactly what a characters-only fit would build."""
+    texts, labels = _data()
+    chars = NgramModel.fit(texts, labels)
+    both = NgramModel.fit(texts, labels, words=True)
+    n_char = len(chars.vocabulary)
+    assert both.vocabulary[:n_char] == chars.vocabulary
+    assert np.allclose(both.idf[:n_char], chars.idf)
+    extra = both.vocabulary[n_char:]
+    assert extra and all(g[0] in "\x01\x02" for g in extra) and "\x01保本" in extra
+    probe = ["保本保息，年化收益18%", "小区停车位出租", "推荐好友返利分红", ""]
+    assert both.decision_function(probe)[0] > 0 > both.decision_function(probe)[1]
+    both.save(tmp_path / "w", "ngram-w")
+    assert json.loads((tmp_path / "w" / "ngram.json").read_text("utf-8"))["words"] is True
+    back = NgramModel.load(tmp_path / "w")
+    assert back.words and np.allclose(back.decision_function(probe), both.decision_function(probe), atol=1e-5)
+    assert not NgramModel.load(chars.save(tmp_path / "c", "ngram-c")).words
+    assert all(len(g) >= 2 and "\x01" not in g for g, _ in both.top_ngrams("保本保息，年化收益18%"))
