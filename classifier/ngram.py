@@ -1,4 +1,5 @@
-"""Character n-gram model: TF-IDF over character 1–3-grams and a logistic regression, stored as plain arrays.
+"""Character n-gram model: TF-IDF over character 2–4-grams (optionally jieba words too) and a logistic regression,
+stored as plain arrays.
 
 Why: on short ads it is nearly as strong as the fine-tuned encoder (classifier/README.md), costs seconds to fit, so
 the combination can be fitted on its out-of-fold predictions, and it sees the whole text where the encoder reads
