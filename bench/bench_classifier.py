@@ -1,4 +1,4 @@
-"""Classifier benchmark: docs/s on ~100-character texts, default backend (ONNX int8) vs PyTorch fp32 of the same
+"""Classifier benchmark: docs/s on ~100-character texts, default backend (ONNX, fp32 or int8 as the run was exported) vs PyTorch fp32 of the same
 trained model, F1 of both on the test split, and the peak RSS of each scoring process; then the whole scorer
 (lexicon + n-gram model + classifier + the fitted combination, as a worker runs it) on the same texts.
 
@@ -131,6 +131,7 @@ def child(args: argparse.Namespace) -> None:
                 "peak_rss_mb": round(rss_mb),
                 "mean_tokens": round(float(tokens), 1),
                 "version": clf.version,
+                "precision": clf.meta.get("onnx_precision", "int8"),
             }
         )
     )
@@ -176,7 +177,7 @@ def main() -> None:
         f"model {o['version']}  ({args.n} docs x ~100 chars, ~{o['mean_tokens']} tokens, {args.threads} threads)"
     )
     print(f"{'backend':<24}{'docs/s':>10}{'F1(test)':>10}{'peak RSS MB':>13}   docs/s range of {args.reps} passes")
-    print(f"{'onnx int8 (default)':<24}{o['docs_per_s']:>10}{o['f1']:>10}{o['peak_rss_mb']:>13}   {o['range']}")
+    print(f"{'onnx ' + o['precision'] + ' (default)':<24}{o['docs_per_s']:>10}{o['f1']:>10}{o['peak_rss_mb']:>13}   {o['range']}")
     print(f"{'pytorch fp32':<24}{t['docs_per_s']:>10}{t['f1']:>10}{t['peak_rss_mb']:>13}   {t['range']}")
     print(
         f"speed-up {o['docs_per_s'] / t['docs_per_s']:.2f}x   F1 loss {t['f1'] - o['f1']:+.4f}   "

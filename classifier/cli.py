@@ -84,6 +84,9 @@ def train(
         "--fine-tune/--head-only",
         help="fine-tune the upper layers (slow) or fit only the head on the frozen encoder (default)",
     ),
+    onnx: str = typer.Option(
+        _DEFAULTS.onnx_precision, help="served ONNX precision: fp32 (default) or int8 (faster, quantised)"
+    ),
     extra: Path = typer.Option(None, help="extra JSONL of {text, label} rows (e.g. inspectors' decisions)"),
     force: bool = typer.Option(False, help="promote even if it does not beat the current model"),
 ) -> None:
@@ -109,12 +112,13 @@ def train(
         source_power=source_power,
         fold_text=fold_text,
         head_only=not fine_tune,
+        onnx_precision=onnx,
     )
     run, decision = train_and_promote(out or model_root(), rows, base_model, cfg, force=force)
     metrics = json.loads((run / "metrics.json").read_text())
     _print_metrics(metrics.get("test", {}), f"{run.name} on test")
     console.print(
-        {k: metrics.get(k) for k in ("dev", "test_onnx_int8", "threshold", "temperature", "train_seconds")}
+        {k: metrics.get(k) for k in ("dev", "test_onnx", "onnx_precision", "threshold", "temperature", "train_seconds")}
     )
     console.print(f"promotion: {decision}")
     hook = _AFTER_TRAIN["hook"]

@@ -51,3 +51,10 @@ class TrainConfig:
     # head-only run's 0.656 (classifier/README.md), the price of fitting the budget. ``--fine-tune`` trains the upper layers as before.
     head_only: bool = True
     probe_c: float = 0.03  # the regression's inverse L2 strength (chosen on dev, tools/probe_lab.py)
+    # the served ONNX model: "fp32" or "int8" (dynamic quantisation, onnx_export.py). Why fp32 since stop 19: at two
+    # layers it serves 386 docs/s on 2 cores without quantising (bench/bench_classifier.py; target 300), and int8 cost
+    # 0.017 test F1 on clf-55a6cc83 (0.623 vs 0.639), a few boundary rows that moved from run to run
+    # (−0.021..+0.017). int8 is ~1.6x faster (607 docs/s; whole scorer 340 against 243) and ~100 MB smaller: the
+    # choice for deeper students or a throughput-bound deployment. Head-only training embeds the training rows
+    # with the same precision, so the head is fitted on what the served model computes.
+    onnx_precision: str = "fp32"

@@ -62,7 +62,7 @@ class Classifier:
         if backend == "onnx":
             import onnxruntime as ort
 
-            path = self.run_dir / ONNX_INT8
+            path = self.run_dir / self.meta.get("onnx", ONNX_INT8)  # runs before stop 19 name no file: int8
             if not path.exists():
                 raise FileNotFoundError(f"{path} missing (train again, or use backend='torch')")
             opts = ort.SessionOptions()

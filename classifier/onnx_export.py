@@ -65,9 +65,21 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     return Path(dst)
 
 
-def export_int8(model: MeanPoolClassifier, run_dir: Path, keep_fp32: bool = False) -> Path:
+PRECISIONS = ("fp32", "int8")
+
+
+def describe(precision: str) -> str:
+    """What the run's ``onnx_quantization`` field records."""
+    return QUANTIZATION if precision == "int8" else "none (fp32)"
+
+
+def export_served(model: MeanPoolClassifier, run_dir: Path, precision: str = "fp32") -> Path:
+    """The served ONNX file: ``model.onnx`` (fp32) or ``model.int8.onnx`` (the fp32 export quantised, then removed)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown ONNX precision {precision!r} ({' | '.join(PRECISIONS)})")
     fp32 = export_onnx(model, Path(run_dir) / ONNX_FP32)
+    if precision == "fp32":
+        return fp32
     out = quantize_int8(fp32, Path(run_dir) / ONNX_INT8)
-    if not keep_fp32:
-        fp32.unlink()
+    fp32.unlink()
     return out

@@ -38,8 +38,9 @@ class _Pooled(nn.Module):
         return mean_pool(out.last_hidden_state, attention_mask)
 
 
-def pooled_session(model: MeanPoolClassifier, workdir: Path, threads: int):
-    """An ONNX Runtime int8 session computing the pooled embedding, quantised as the served model is."""
+def pooled_session(model: MeanPoolClassifier, workdir: Path, threads: int, precision: str = "int8"):
+    """An ONNX Runtime session computing the pooled embedding, at the served model's precision (int8: quantised the
+    same way)."""
     import onnxruntime as ort
 
     fp32, int8 = Path(workdir) / "pooled.onnx", Path(workdir) / "pooled.int8.onnx"
@@ -57,18 +58,20 @@ def pooled_session(model: MeanPoolClassifier, workdir: Path, threads: int):
             opset_version=17,
             dynamo=False,
         )
-    quantize_int8(fp32, int8)
+    if precision == "int8":
+        quantize_int8(fp32, int8)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(int8), opts, providers=["CPUExecutionProvider"])
+    path = int8 if precision == "int8" else fp32
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def embed(model: MeanPoolClassifier, windows: Sequence[list[int]], pad_id: int, threads: int = 2,
-          batch_size: int = 32, on_batch=lambda n: None) -> np.ndarray:
+          batch_size: int = 32, on_batch=lambda n: None, precision: str = "int8") -> np.ndarray:
     """Pooled embedding of every window (sorted by length and padded per batch, like inference)."""
     with tempfile.TemporaryDirectory() as tmp:
-        sess = pooled_session(model, Path(tmp), threads)
+        sess = pooled_session(model, Path(tmp), threads, precision)
         order = np.argsort([len(w) for w in windows], kind="stable")
         out: np.ndarray | None = None
         for s in range(0, len(order), batch_size):

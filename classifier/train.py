@@ -23,7 +23,7 @@ from classifier.calibrate import choose_threshold, fit_temperature, sigmoid
 from classifier.config import TrainConfig
 from classifier.dataset import by_split, data_hash, label_to_int
 from classifier.metrics import prf, report, write_report
-from classifier.onnx_export import ONNX_INT8, QUANTIZATION, export_int8
+from classifier.onnx_export import describe, export_served
 from classifier.paths import META_FILE
 from classifier.runner import MAX_CHUNKS, Chunker, doc_margins
 
@@ -109,7 +109,8 @@ def _fit_probe(model, cfg: TrainConfig, splits: dict, chunker: Chunker, y_train:
     windows = chunker.truncated([r["text"] for r in splits["train"]])
     with _progress(progress) as bar:
         task = bar.add_task("embedding the training rows", total=len(windows), info="")
-        x = probe.embed(model, windows, chunker.pad_id, cfg.threads, on_batch=lambda n: bar.update(task, advance=n))
+        x = probe.embed(model, windows, chunker.pad_id, cfg.threads, on_batch=lambda n: bar.update(task, advance=n),
+                        precision=cfg.onnx_precision)
     cache_seconds = time.time() - t0
     t1 = time.time()
     probe.fit_head(model, x, y_train, sample_weights(splits["train"], y_train, cfg.source_power), cfg.probe_c)
@@ -242,12 +243,13 @@ def train(
         dev_report = prf(dev_y, (sigmoid(dev_m / temperature) >= threshold).astype(int))
 
         student.save(model, tmp)
-        export_int8(model, tmp)
+        served = export_served(model, tmp, cfg.onnx_precision)
         d_hash = data_hash(rows)
         import hashlib
 
         head_bytes = (tmp / student.HEAD_FILE).read_bytes()
-        version = "clf-" + hashlib.sha256(head_bytes + d_hash.encode()).hexdigest()[:8]
+        tag = b"" if cfg.onnx_precision == "int8" else cfg.onnx_precision.encode()  # int8 runs keep their old ids
+        version = "clf-" + hashlib.sha256(head_bytes + d_hash.encode() + tag).hexdigest()[:8]
         meta = {
             "version": version,
             "threshold": threshold,
@@ -257,7 +259,8 @@ def train(
             "max_windows": chunker.max_chunks,
             "fold_text": cfg.fold_text,
             "backend_default": "onnx",
-            "onnx": ONNX_INT8,
+            "onnx": served.name,
+            "onnx_precision": cfg.onnx_precision,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
@@ -280,10 +283,10 @@ def train(
                     [r["text"] for r in splits["test"]]
                 )
             )
-            metrics["test_onnx_int8"] = prf(test_y, (onnx_p >= threshold).astype(int))
+            metrics["test_onnx"] = prf(test_y, (onnx_p >= threshold).astype(int))
             metrics["test_onnx_max_abs_prob_diff"] = round(float(np.abs(onnx_p - test_p).max()), 4)
             metrics["test_onnx_mean_abs_prob_diff"] = round(float(np.abs(onnx_p - test_p).mean()), 4)
-            metrics["onnx_quantization"] = QUANTIZATION
+            metrics["onnx_quantization"] = describe(cfg.onnx_precision)
         base_conv = Path(base_dir) / "conversion.json"
         metrics.update(
             {

@@ -114,7 +114,7 @@ def test_training_learns_and_writes_run_dir(trained):
     for name in (
         "classifier.json",
         "head.safetensors",
-        "model.int8.onnx",
+        "model.onnx",
         "encoder/config.json",
         "encoder/tokenizer.json",
         "eval_test/pr_curve.png",
@@ -134,6 +134,23 @@ def test_onnx_and_torch_agree(trained):
     threshold = Classifier.load(root).threshold
     assert ((onnx >= threshold) != (torch_ >= threshold)).sum() <= 1
     assert np.abs(onnx - torch_).mean() < 0.05
+
+
+def test_served_onnx_precision_is_recorded_and_int8_still_exports(trained, tmp_path):
+    """The run serves the file its classifier.json names (fp32 by default); int8 export still works on demand and
+    leaves only the quantised file; an unknown precision is refused."""
+    from classifier import student
+    from classifier.onnx_export import export_served
+
+    root, _, _, run, _ = trained
+    meta = json.loads((run / "classifier.json").read_text())
+    assert meta["onnx_precision"] == "fp32" and meta["onnx"] == "model.onnx"
+    assert not (run / "model.int8.onnx").exists()
+    model = student.load(run)
+    out = export_served(model, tmp_path, "int8")
+    assert out.name == "model.int8.onnx" and out.exists() and not (tmp_path / "model.onnx").exists()
+    with pytest.raises(ValueError, match="precision"):
+        export_served(model, tmp_path, "fp16")
 
 
 def test_api_and_bad_input(trained):
