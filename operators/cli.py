@@ -220,7 +220,8 @@ def stop_cmd(
 
 @app.command("warnings")
 def warnings_cmd(
-    deliver: Annotated[bool, typer.Option(help="send pending warnings to ADSCREEN_WARNING_WEBHOOK_URL")] = False,
+    deliver: Annotated[bool, typer.Option(
+        help="send pending warnings, and retrying ones now due, to ADSCREEN_WARNING_WEBHOOK_URL")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     limit: int = 50,
 ) -> None:

@@ -27,6 +27,11 @@ class Delivery:
     status: int | None = None
     error: str | None = None
 
+    @property
+    def retryable(self) -> bool:
+        """A failure worth trying again later: the network, a timeout or a 408/429/5xx, not a refusal."""
+        return not self.ok and (self.status is None or self.status in RETRY_STATUSES)
+
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()

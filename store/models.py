@@ -473,10 +473,12 @@ class OperatorWarning(Base):
     level: Mapped[str] = mapped_column(String(10))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
-    webhook_status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
+    # pending | sent | retrying (a transient failure; due again at next_attempt_at) | failed (refused, or given up)
+    webhook_status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 # --- images in ads (imaging/, store/images.py) ----------------------------------------------------------------

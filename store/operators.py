@@ -12,6 +12,7 @@ larger, then the older one). Merges and splits are recorded as ``operator_events
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -600,23 +601,52 @@ def warning_payload(session: Session, w: OperatorWarning) -> dict[str, Any]:
     }
 
 
-def deliver_warnings(session: Session, url: str, secret: str, *, limit: int = 100, **send_options: Any) -> dict:
-    """Send pending warnings to the webhook (``operators.webhook.send``), marking each sent or failed."""
+# A warning that met a transient failure is tried again after 5 min, 10, 20 … (at most 6 h apart), for 2 days.
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_MAX_GAP = timedelta(hours=6)
+RETRY_GIVE_UP = timedelta(days=2)
+
+
+def retry_delay(rounds: int) -> timedelta:
+    """The wait after the ``rounds``-th failed delivery round (1, 2, …): doubling from 5 minutes, capped at 6 h."""
+    return min(RETRY_MAX_GAP, RETRY_FIRST * 2 ** min(max(0, rounds - 1), 16))
+
+
+def deliver_warnings(
+    session: Session, url: str, secret: str, *, limit: int = 100, now: datetime | None = None, **send_options: Any
+) -> dict:
+    """Send pending warnings, and retrying ones that are due, to the webhook (``operators.webhook.send``).
+
+    Each is marked ``sent``; ``retrying`` after a transient failure (network, timeout, 408/429/5xx), due again after
+    :func:`retry_delay`; or ``failed`` when the receiver refuses it (another 4xx) or it has failed for two days.
+    Why not just ``failed``: the bureau must receive every early warning, and a receiver down for a minute would
+    otherwise lose it for good."""
     from operators.webhook import send
 
+    now = now or utcnow()
     counts: Counter = Counter()
+    due = (OperatorWarning.webhook_status == "pending") | (
+        (OperatorWarning.webhook_status == "retrying") & (OperatorWarning.next_attempt_at <= now)
+    )
     pending = list(
         session.scalars(
-            select(OperatorWarning).where(OperatorWarning.webhook_status == "pending").order_by(OperatorWarning.id)
+            select(OperatorWarning).where(due).order_by(OperatorWarning.id)
             .limit(limit).with_for_update(skip_locked=True)  # two overlapping deliveries never send one twice
         )
     )
     for w in pending:
         delivery = send(url, secret, warning_payload(session, w), **send_options)
         w.webhook_attempts = (w.webhook_attempts or 0) + delivery.attempts
-        w.webhook_status = "sent" if delivery.ok else "failed"
         w.delivered_at = utcnow() if delivery.ok else None
         w.last_error = delivery.error
+        w.next_attempt_at = None
+        if delivery.ok:
+            w.webhook_status = "sent"
+        elif delivery.retryable and now - (w.at or now) < RETRY_GIVE_UP:
+            rounds = max(1, math.ceil(w.webhook_attempts / max(1, delivery.attempts)))
+            w.webhook_status, w.next_attempt_at = "retrying", now + retry_delay(rounds)
+        else:
+            w.webhook_status = "failed"
         counts[w.webhook_status] += 1
         audit.record(session, "system", "operator.warning_delivery", "operator", w.operator_id, None,
                      {"warning_id": w.id, "status": w.webhook_status, "attempts": delivery.attempts,

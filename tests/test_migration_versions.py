@@ -87,3 +87,41 @@ def test_0009_drops_allow_phrases_only_when_empty(bare_url):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0008")
     assert _revision(bare_url) == "0008" and _allow_rows(bare_url) == []
+
+
+def test_0011_gives_transient_failures_another_chance_and_leaves_refusals(bare_url):
+    """Warnings marked failed before 0011 after a network error or a 5xx become ``retrying`` and due at once; one the
+    receiver refused (``refused with HTTP 4xx``) stays failed; a downgrade folds ``retrying`` back into failed."""
+    from alembic import command
+
+    from store.db import alembic_config
+
+    upgrade(bare_url, "0010")
+    with engine_for(bare_url).begin() as c:
+        c.execute(text(
+            "INSERT INTO operators (id, status, name, document_count, risk_index, risk_level, risk_components, "
+            "formula_version, created_at, updated_at) VALUES (1, 'active', '鑫瑞', 3, 80.0, 'high', '{}', 'op-risk-1', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        for key, status, error in (("net", "failed", "ConnectError: refused connection"), ("5xx", "failed", "HTTP 503"),
+                                   ("4xx", "failed", "refused with HTTP 400"), ("ok", "sent", None)):
+            c.execute(text(
+                "INSERT INTO operator_warnings (operator_id, kind, at, risk_index, level, detail, dedupe_key, "
+                "webhook_status, webhook_attempts, last_error) VALUES (1, 'high_risk', CURRENT_TIMESTAMP, 80.0, "
+                "'high', '{}', :k, :s, 4, :e)"), {"k": key, "s": status, "e": error})
+    upgrade(bare_url, "0011")
+    assert _revision(bare_url) == "0011"
+
+    def states() -> dict[str, tuple[str, bool]]:
+        with engine_for(bare_url).connect() as c:
+            rows = c.execute(text("SELECT dedupe_key, webhook_status, next_attempt_at FROM operator_warnings"))
+            return {k: (s, n is not None) for k, s, n in rows}
+
+    assert states() == {"net": ("retrying", True), "5xx": ("retrying", True), "4xx": ("failed", False),
+                        "ok": ("sent", False)}
+    cfg = alembic_config(bare_url)
+    with engine_for(bare_url).connect() as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+    with engine_for(bare_url).connect() as c:
+        assert dict(c.execute(text("SELECT dedupe_key, webhook_status FROM operator_warnings")).all()) == {
+            "net": "failed", "5xx": "failed", "4xx": "failed", "ok": "sent"}

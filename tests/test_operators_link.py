@@ -158,3 +158,50 @@ def test_pending_warnings_are_delivered_and_marked(pg_url, receiver):
         assert rows["b"].webhook_status == "failed" and "400" in rows["b"].last_error
     body = json.loads(handler.seen[0][1])
     assert body["operator"]["name"] == "鑫瑞" and "北京时间" in body["at_beijing"]
+
+
+@pytest.mark.services
+def test_a_transient_failure_is_retried_later_and_a_refusal_or_an_old_warning_is_not(pg_url, receiver):
+    """The bureau must get every warning: a receiver that was down (5xx on every quick attempt, or unreachable) gets
+    it again once the back-off has passed; a 4xx refusal and a warning failing for over two days stay failed."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from store.db import session_scope
+    from store.models import Operator, OperatorWarning, utcnow
+    from store.operators import RETRY_FIRST, deliver_warnings, retry_delay
+
+    url, handler = receiver
+    t0 = utcnow()
+    with session_scope(pg_url) as s:
+        op = Operator(status="active", name="鑫瑞", document_count=3, risk_index=80.0, risk_level=HIGH,
+                      risk_components={}, formula_version="op-risk-1")  # fmt: skip
+        s.add(op)
+        s.flush()
+        for key, at in (("down", t0), ("old", t0 - timedelta(days=3))):
+            s.add(OperatorWarning(operator_id=op.id, kind="high_risk", risk_index=80.0, level=HIGH, detail={}, at=at,
+                                  dedupe_key=key, webhook_status="pending", webhook_attempts=0))  # fmt: skip
+    quick = {"sleep": lambda _s: None, "attempts": 2}
+    handler.statuses = [503] * 4
+    with session_scope(pg_url) as s:
+        assert deliver_warnings(s, url, "k", now=t0, **quick) == {"retrying": 1, "failed": 1}
+    with session_scope(pg_url) as s:
+        rows = {w.dedupe_key: w for w in s.scalars(select(OperatorWarning))}
+        assert rows["down"].webhook_status == "retrying" and rows["down"].next_attempt_at == t0 + RETRY_FIRST
+        assert rows["old"].webhook_status == "failed" and rows["old"].next_attempt_at is None
+    with session_scope(pg_url) as s:  # not due yet: nothing is sent
+        assert deliver_warnings(s, url, "k", now=t0 + RETRY_FIRST / 2, **quick) == {}
+    handler.statuses = [502, 502]
+    with session_scope(pg_url) as s:  # second round fails too: the gap doubles
+        assert deliver_warnings(s, url, "k", now=t0 + RETRY_FIRST, **quick) == {"retrying": 1}
+        w = s.scalars(select(OperatorWarning).where(OperatorWarning.dedupe_key == "down")).one()
+        assert w.next_attempt_at == t0 + RETRY_FIRST + retry_delay(2) and retry_delay(2) == 2 * RETRY_FIRST
+    n_seen = len(handler.seen)
+    with session_scope(pg_url) as s:  # the receiver is back
+        assert deliver_warnings(s, url, "k", now=t0 + timedelta(hours=1), **quick) == {"sent": 1}
+    with session_scope(pg_url) as s:
+        w = s.scalars(select(OperatorWarning).where(OperatorWarning.dedupe_key == "down")).one()
+        assert w.webhook_status == "sent" and w.webhook_attempts == 5 and w.next_attempt_at is None
+    assert len(handler.seen) == n_seen + 1 and json.loads(handler.seen[-1][1])["operator"]["name"] == "鑫瑞"
+    assert retry_delay(40) == timedelta(hours=6)
