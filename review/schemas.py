@@ -560,7 +560,8 @@ class OperatorWarningOut(BaseModel):
     at: Time
     risk_index: float
     level: str
-    webhook_status: str
+    webhook_status: str = Field(description="pending（待推送）/ sent（已推送）/ retrying（推送失败，稍后重试）/ failed（推送失败）")
+    next_attempt_at: Time | None = Field(None, description="retrying 时下次推送的时间")
 
 
 class OperatorOut(OperatorRow):

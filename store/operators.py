@@ -806,7 +806,9 @@ def operator_detail(session: Session, operator_id: int) -> dict[str, Any] | None
         "events": [{"kind": e.kind, "operator_id": e.operator_id, "other_id": e.other_id, "actor": e.actor,
                     "at": e.at.isoformat(), "detail": e.detail} for e in events],  # fmt: skip
         "warnings": [{"id": w.id, "kind": w.kind, "at": w.at.isoformat(), "risk_index": w.risk_index,
-                      "level": w.level, "webhook_status": w.webhook_status} for w in warnings],  # fmt: skip
+                      "level": w.level, "webhook_status": w.webhook_status,
+                      "next_attempt_at": w.next_attempt_at.isoformat() if w.next_attempt_at else None}
+                     for w in warnings],  # fmt: skip
     }
 
 

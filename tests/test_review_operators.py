@@ -510,3 +510,19 @@ def test_the_operator_page_in_chromium(pg_url, tmp_path, browser, shots):
         assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
     with session_scope(pg_url) as s:
         assert s.get(Flag, data["flags"][0]).status == "referred"
+
+
+def test_a_warning_waiting_for_a_retry_says_when_on_the_page_and_in_the_api(env):
+    """What the page shows is what was stored: the next delivery attempt of a retrying warning, in 北京时间."""
+    from datetime import UTC, datetime
+
+    due = datetime(2026, 12, 1, 20, 36, tzinfo=UTC)  # 04:36 the next day in Beijing
+    with session_scope(env["url"]) as s:
+        w = s.scalars(select(OperatorWarning).where(OperatorWarning.operator_id == env["op"])).one()
+        w.webhook_status, w.next_attempt_at, w.last_error = "retrying", due, "HTTP 503"
+    c = _client(env)
+    html = c.get(f"/operators/{env['op']}").text
+    assert "推送失败，稍后重试（下次 2026-12-02 04:36 北京时间）" in html
+    warning = c.get(f"/api/v1/operators/{env['op']}").json()["warnings"][0]
+    assert warning["webhook_status"] == "retrying"
+    assert datetime.fromisoformat(warning["next_attempt_at"].replace("Z", "+00:00")) == due
