@@ -51,6 +51,31 @@ def identifier_fields(version: DocumentVersion) -> dict[str, str]:
     }
 
 
+def identifier_texts(session: Session, version_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Every field identifiers are stored against, by version: :func:`identifier_fields` plus the image text
+    (``ocr``) and the decoded QR payloads (``qr``) that ``store.images.add_ocr_identifiers`` reads. Why: a phone or a
+    URL that only an image carries has its span in those fields, and an excerpt cut from the title or body would
+    not match it."""
+    from sqlalchemy.orm import load_only
+
+    from store.models import VersionOCR
+
+    out: dict[int, dict[str, str]] = {}
+    for chunk in _chunks(sorted(set(version_ids))):
+        for v in session.scalars(
+            select(DocumentVersion)
+            .options(load_only(DocumentVersion.id, DocumentVersion.title, DocumentVersion.text,
+                               DocumentVersion.publisher, DocumentVersion.contact, DocumentVersion.region))
+            .where(DocumentVersion.id.in_(chunk))
+        ):  # fmt: skip
+            out[v.id] = identifier_fields(v)
+        for vid, text, qr in session.execute(
+            select(VersionOCR.version_id, VersionOCR.text, VersionOCR.qr_text).where(VersionOCR.version_id.in_(chunk))
+        ):
+            out.setdefault(vid, {}).update({"ocr": text or "", "qr": qr or ""})
+    return out
+
+
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

@@ -23,12 +23,11 @@ from operators.risk import HIGH, RiskConfig
 from review.app import create_app
 from store import units
 from store.db import session_scope
-from store.identifiers import identifier_fields
+from store.identifiers import identifier_texts
 from store.models import (
     AuditEvent,
     Decision,
     DocumentIdentifier,
-    DocumentVersion,
     Flag,
     Operator,
     OperatorWarning,
@@ -112,11 +111,13 @@ class Marks(HTMLParser):
 
 
 def _spans_of(url: str, doc_ids: list[int]) -> dict[tuple[int, str, int, int], str]:
-    """What the database says each identifier span is: identifier_fields(version)[field][start:end]."""
+    """What the database says each identifier span is: identifier_texts(...)[version][field][start:end]."""
     out = {}
     with session_scope(url) as s:
-        for i in s.scalars(select(DocumentIdentifier).where(DocumentIdentifier.document_id.in_(doc_ids))):
-            text = identifier_fields(s.get(DocumentVersion, i.version_id))[i.field]
+        idents = list(s.scalars(select(DocumentIdentifier).where(DocumentIdentifier.document_id.in_(doc_ids))))
+        texts = identifier_texts(s, [i.version_id for i in idents])
+        for i in idents:
+            text = texts[i.version_id][i.field]
             assert text[i.start : i.end] == i.matched
             out[(i.document_id, i.field, i.start, i.end)] = i.matched
     return out
@@ -526,3 +527,25 @@ def test_a_warning_waiting_for_a_retry_says_when_on_the_page_and_in_the_api(env)
     warning = c.get(f"/api/v1/operators/{env['op']}").json()["warnings"][0]
     assert warning["webhook_status"] == "retrying"
     assert datetime.fromisoformat(warning["next_attempt_at"].replace("Z", "+00:00")) == due
+
+
+def test_an_identifier_only_an_image_carries_is_shown_in_the_image_text(env):
+    """A phone read from an ad's image is stored with its span in the ``ocr`` field; the operator page shows it in
+    that text (图片文字) with exactly its characters marked, not an empty excerpt cut from the body."""
+    from store.images import add_ocr_identifiers
+    from store.models import Document, VersionOCR
+
+    with session_scope(env["url"]) as s:
+        version_id = s.get(Document, env["docs"][0]).current_version_id
+        s.add(VersionOCR(version_id=version_id, engine="test-ocr", text="扫码咨询 热线 139 8765 4321 年化18%",
+                         blocks=[], codes=[], qr_text=""))  # fmt: skip
+        s.flush()
+        assert ("phone", "+8613987654321") in add_ocr_identifiers(s, version_id)
+    html = _client(env).get(f"/operators/{env['op']}").text
+    parser = Marks()
+    parser.feed(html)
+    ocr = [m for m in parser.marks if m["data-field"] == "ocr"]
+    assert [m["text"] for m in ocr] == ["139 8765 4321"]
+    stored = _spans_of(env["url"], env["docs"])
+    assert stored[(int(ocr[0]["data-doc"]), "ocr", int(ocr[0]["data-start"]), int(ocr[0]["data-end"]))] == "139 8765 4321"
+    assert "图片文字" in html

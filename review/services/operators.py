@@ -29,7 +29,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from operators.risk import FORMULA_VERSION, HIGH, NORMAL, WATCH, RiskConfig
 from review import charts
@@ -40,9 +40,8 @@ from review.services.lexicon import categories as category_labels
 from review.timefmt import bj_date, bjt, iso
 from store import audit, queue, units
 from store import operators as store
-from store.identifiers import identifier_fields
+from store.identifiers import identifier_texts
 from store.models import (
-    DocumentVersion,
     Flag,
     FlagStatus,
     Operator,
@@ -68,7 +67,8 @@ KIND_LABELS = {
     "region": "地区",
 }
 KIND_COLOURS = {kind: charts.PALETTE[i % len(charts.PALETTE)] for i, kind in enumerate(KIND_LABELS)}
-FIELD_LABELS = {"title": "标题", "body": "正文", "publisher": "发布者", "contact": "联系方式", "region": "地区"}
+FIELD_LABELS = {"title": "标题", "body": "正文", "publisher": "发布者", "contact": "联系方式", "region": "地区",
+                "ocr": "图片文字", "qr": "二维码内容"}
 WARNING_LABELS = {"high_risk": "进入高风险", "spike": "单日新增激增"}
 WEBHOOK_LABELS = {"pending": "待推送", "sent": "已推送", "retrying": "推送失败，稍后重试", "failed": "推送失败"}
 EVENT_LABELS = {"merge": "合并", "split": "拆分", "dissolve": "解散"}
@@ -289,16 +289,7 @@ def excerpt(text: str, start: int, end: int, matched: str, field_name: str, docu
 
 
 def _excerpts(session: Session, identifiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    version_ids = sorted({s["version_id"] for i in identifiers for s in i["spans"][:MAX_SPANS]})
-    texts: dict[int, dict[str, str]] = {}
-    for k in range(0, len(version_ids), 500):
-        for v in session.scalars(
-            select(DocumentVersion)
-            .options(load_only(DocumentVersion.id, DocumentVersion.title, DocumentVersion.text,
-                               DocumentVersion.publisher, DocumentVersion.contact, DocumentVersion.region))
-            .where(DocumentVersion.id.in_(version_ids[k : k + 500]))
-        ):  # fmt: skip
-            texts[v.id] = identifier_fields(v)
+    texts = identifier_texts(session, [s["version_id"] for i in identifiers for s in i["spans"][:MAX_SPANS]])
     out = []
     for ident in identifiers:
         shown = []
