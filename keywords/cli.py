@@ -224,6 +224,36 @@ def import_cmd(
     console.print(f"imported {path} → version {v}")
 
 
+@app.command("upgrade")
+def upgrade_cmd(
+    apply: bool = typer.Option(False, help="add them (one new lexicon version); without it only list them"),
+    actor: str = typer.Option("", help="who makes the change (required with --apply)"),
+    reason: str = typer.Option("bundled lexicon update"),
+) -> None:
+    """Terms the bundled lexicon has gained since this store was seeded (and no analyst removed): list, or add."""
+    from .lexicon import Lexicon
+
+    store, bundled = _store(), Lexicon.bundled()
+    missing = store.bundled_missing(bundled)
+    table = Table("词条", "类别", "权重", "来源", title=f"内置词库有、当前词库 {store.current_version()} 没有的词条：{len(missing)} 条")
+    for t in missing:
+        table.add_row(t.term, t.category, f"{t.weight:g}", t.provenance)
+    console.print(table)
+    if not apply or not missing:
+        if missing:
+            console.print("add them with: adscreen keywords upgrade --apply --actor NAME")
+        return
+    if not actor:
+        _fail("--apply needs --actor (who makes the change)")
+        return
+    try:
+        version, added = store.add_bundled(bundled, actor=actor, reason=reason)
+    except LexiconError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"added {len(added)} bundled terms → version {version}")
+
+
 @app.command("export")
 def export_cmd(path: Path) -> None:
     """Export the current lexicon version as CSV (term, category, weight, kind, note, provenance, pattern, boundary)."""

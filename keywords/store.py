@@ -249,6 +249,33 @@ class LexiconStore:
             mutate, {"action": "allow_remove", "actor": actor, "reason": reason, "allow": removed}
         )
 
+    def bundled_missing(self, bundled: Lexicon) -> list[Term]:
+        """Terms of a newer bundled lexicon that the live one lacks and that no change here ever removed.
+
+        Why: the bundled file only seeds a new store, so a running deployment never sees terms added to it later
+        (e.g. new counter-evidence); and an analyst who removed a term meant it, so it is not offered back.
+        """
+        live = {normalize_term(t.term) for t in self.load()}
+        removed = {normalize_term(str((e.get("term") or {}).get("term", ""))) for e in self.history()
+                   if e.get("action") == "remove"}  # fmt: skip
+        return [t for t in bundled if normalize_term(t.term) not in live | removed]
+
+    def add_bundled(self, bundled: Lexicon, *, actor: str, reason: str = "") -> tuple[str | None, list[Term]]:
+        """Add :meth:`bundled_missing` as one new version (None when nothing is missing); weights the analysts
+        changed and terms they removed stay as they are."""
+        missing = self.bundled_missing(bundled)
+        if not missing:
+            return None, []
+
+        def mutate(lex: Lexicon) -> None:
+            for t in missing:
+                lex.terms.setdefault(t.term, t)
+
+        version = self._change(mutate, {"action": "add_bundled", "actor": actor, "reason": reason,
+                                        "from": bundled.version, "count": len(missing),
+                                        "terms": [t.term for t in missing]})  # fmt: skip
+        return version, missing
+
     def import_csv(
         self, path: str | os.PathLike[str], *, actor: str, reason: str = "", replace: bool = False
     ) -> str:

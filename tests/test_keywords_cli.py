@@ -86,3 +86,20 @@ def test_allow_add_list_remove(tmp_path):
     assert "allow_add" in hist and "allow_remove" in hist and "carol" in hist
     missing = runner.invoke(app, ["--lexicon-dir", lex_dir, "allow", "remove", "没有", "--actor", "a"])
     assert missing.exit_code == 1 and "cannotremove" in "".join(missing.output.split())
+
+
+def test_upgrade_lists_then_adds_the_bundled_terms_the_store_lacks(tmp_path, monkeypatch):
+    from keywords.lexicon import Lexicon, Term
+
+    run(tmp_path, "history")  # seeds the store from the bundled lexicon
+    original = Lexicon.bundled
+    newer = Lexicon.from_terms([*original(), Term("售后包租十年", "property", 0.7, provenance="bundled later")], "seed-2")
+    monkeypatch.setattr(Lexicon, "bundled", classmethod(lambda cls: newer))
+    listed = run(tmp_path, "upgrade")
+    assert "售后包租十年" in listed.output and "--apply" in listed.output
+    refused = runner.invoke(app, ["--lexicon-dir", str(tmp_path / "lex"), "upgrade", "--apply"])
+    assert refused.exit_code == 1 and "--actor" in refused.output  # keywords CLI: errors exit 1
+    done = run(tmp_path, "upgrade", "--apply", "--actor", "ops")
+    assert "added 1 bundled terms" in done.output
+    again = run(tmp_path, "upgrade")
+    assert "售后包租十年" not in again.output and "0 条" in again.output

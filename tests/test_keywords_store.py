@@ -213,3 +213,33 @@ def test_live_matcher_follows_allow_list_changes(store):
     store.remove_allow(ALLOWED, actor="alice")
     again = live.match(text)
     assert again.lexicon_version == "v3" and again.score == before.score
+
+
+def test_a_seeded_store_gains_later_bundled_terms_but_not_ones_an_analyst_removed(store):
+    """The bundled file only seeds a new store; ``add_bundled`` brings later additions in as one version, leaves
+    an analyst's reweighting alone and never brings back a term the analyst removed."""
+    import dataclasses
+
+    from keywords.lexicon import Term
+
+    assert store.bundled_missing(Lexicon.bundled()) == []
+    store.reweight("保本保息", 0.2, actor="analyst")
+    store.remove_term("稳赚不赔", actor="analyst", reason="too many news hits here")
+    newer = Lexicon.from_terms(
+        [
+            *(dataclasses.replace(t, weight=0.9) if t.term == "保本保息" else t for t in Lexicon.bundled()),
+            Term("包租回购保收益", "property", 0.7, provenance="bundled later"),
+        ],
+        version="seed-2",
+    )
+    missing = store.bundled_missing(newer)
+    assert [t.term for t in missing] == ["包租回购保收益"]  # not 稳赚不赔 (removed here), not 保本保息 (present)
+    before = store.current_version()
+    version, added = store.add_bundled(newer, actor="ops", reason="upgrade")
+    assert version != before and [t.term for t in added] == ["包租回购保收益"]
+    lex = store.load()
+    assert lex.get("包租回购保收益").weight == 0.7 and lex.get("保本保息").weight == 0.2 and lex.get("稳赚不赔") is None
+    entry = store.history()[-1]
+    assert entry["action"] == "add_bundled" and entry["actor"] == "ops" and entry["terms"] == ["包租回购保收益"]
+    assert store.add_bundled(newer, actor="ops") == (None, [])  # nothing left: no empty version
+    assert store.current_version() == version
