@@ -115,26 +115,15 @@ class NgramModel:
         characters alone on the real test rows, for a jieba pass per document, so it is off by default).
         """
         from scipy.sparse import hstack
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(labels, dtype=np.int64)
         if len(set(y.tolist())) < 2:
             raise ValueError("the n-gram model needs both classes")
-        vec = TfidfVectorizer(
-            analyzer="char",
-            ngram_range=ngram_range,
-            lowercase=False,
-            sublinear_tf=True,
-            min_df=min_df,
-            max_features=max_features,
-            dtype=np.float32,
-        )
         norm = [normalise(t) for t in texts]
-        vecs = [vec]
+        vecs = [_tfidf("char", ngram_range, min_df=min_df, max_features=max_features)]
         if words:
-            vecs.append(TfidfVectorizer(analyzer=word_features, lowercase=False, sublinear_tf=True, min_df=min_df,
-                                        dtype=np.float32))
+            vecs.append(_tfidf(word_features, (1, 1), min_df=min_df))
         x = hstack([v.fit_transform(norm) for v in vecs]).tocsr()
         lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="liblinear")
         lr.fit(x, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight, dtype=float))
@@ -221,18 +210,17 @@ class NgramModel:
         return cls(vocab, idf, coef, intercept, (lo, hi), dict(doc.get("meta") or {}), bool(doc.get("words", False)))
 
 
-def _vectorizer(analyzer, ngram_range: tuple[int, int], vocabulary: Sequence[str], idf: np.ndarray):
-    """A fitted TF-IDF vectorizer rebuilt from its stored vocabulary and idf (nothing unpickled)."""
+def _tfidf(analyzer, ngram_range: tuple[int, int], **options):
+    """The one TF-IDF setting of both blocks, at fit time and when rebuilt from storage."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=tuple(ngram_range),
-        lowercase=False,
-        sublinear_tf=True,
-        vocabulary={g: i for i, g in enumerate(vocabulary)},
-        dtype=np.float32,
-    )
+    return TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram_range), lowercase=False, sublinear_tf=True,
+                           dtype=np.float32, **options)  # fmt: skip
+
+
+def _vectorizer(analyzer, ngram_range: tuple[int, int], vocabulary: Sequence[str], idf: np.ndarray):
+    """A fitted TF-IDF vectorizer rebuilt from its stored vocabulary and idf (nothing unpickled)."""
+    vec = _tfidf(analyzer, ngram_range, vocabulary={g: i for i, g in enumerate(vocabulary)})
     vec.idf_ = np.asarray(idf, dtype=np.float64)
     return vec
 

@@ -255,10 +255,10 @@ class LexiconStore:
         Why: the bundled file only seeds a new store, so a running deployment never sees terms added to it later
         (e.g. new counter-evidence); and an analyst who removed a term meant it, so it is not offered back.
         """
-        live = {normalize_term(t.term) for t in self.load()}
-        removed = {normalize_term(str((e.get("term") or {}).get("term", ""))) for e in self.history()
-                   if e.get("action") == "remove"}  # fmt: skip
-        return [t for t in bundled if normalize_term(t.term) not in live | removed]
+        known = {normalize_term(t.term) for t in self.load()}
+        known |= {normalize_term(str((e.get("term") or {}).get("term", ""))) for e in self.history()
+                  if e.get("action") == "remove"}  # fmt: skip
+        return [t for t in bundled if normalize_term(t.term) not in known]
 
     def add_bundled(self, bundled: Lexicon, *, actor: str, reason: str = "") -> tuple[str | None, list[Term]]:
         """Add :meth:`bundled_missing` as one new version (None when nothing is missing); weights the analysts

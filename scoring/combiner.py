@@ -251,6 +251,16 @@ def fit(
     balance = np.where(y > 0, len(y) / (2 * pos), len(y) / (2 * neg))
     coef, b0 = fit_logistic((x_tr - mean) / std, y, balance * train.weight, signs, l2)
     comb = Combiner(names, signs, mean, std, coef, b0, ngram=ngram_model, meta=dict(meta))
+    fit_stage2(comb, dev)
+    comb.meta["version"] = "comb-" + hashlib.sha256(
+        json.dumps([coef.tolist(), b0, comb.a, comb.b, comb.c, dict(meta)], sort_keys=True, default=str).encode()
+    ).hexdigest()[:8]
+    return comb
+
+
+def fit_stage2(comb: Combiner, dev: FitData) -> None:
+    """Stage 2 on dev: z = a·(stage 1) + b·(standardised classifier logit) + c with a, b ≥ 0 (Platt scaling of stage
+    1 alone without a classifier); set on ``comb`` in place."""
     z1 = comb.stage1(rows_matrix(dev.kw, dev.ngram))
     if dev.clf is not None:
         clf = np.asarray(dev.clf, dtype=np.float64)
@@ -261,10 +271,6 @@ def fit(
         (a,), c = fit_logistic(z1.reshape(-1, 1), dev.y, np.ones(len(dev.y)), [+1], l2=0.01)
         b = 0.0
     comb.a, comb.b, comb.c = float(a), float(b), float(c)
-    comb.meta["version"] = "comb-" + hashlib.sha256(
-        json.dumps([coef.tolist(), b0, comb.a, comb.b, comb.c, dict(meta)], sort_keys=True, default=str).encode()
-    ).hexdigest()[:8]
-    return comb
 
 
 # ---------------------------------------------------------------------------------------------- explaining

@@ -107,14 +107,7 @@ def main() -> None:
         comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2)
         if stage1 is not None:  # another stage 1 (same features), the same stage 2 on dev
             comb.stage1 = stage1(tr_fd)
-            comb.mean, comb.std = np.zeros(1), np.ones(1)
-            z1 = comb.stage1(C.rows_matrix(dev_fd.kw, dev_fd.ngram))
-            if dev_fd.clf is not None:
-                comb.clf_mean, comb.clf_std = float(dev_fd.clf.mean()), float(dev_fd.clf.std() or 1.0)
-                x2 = np.stack([z1, (dev_fd.clf - comb.clf_mean) / comb.clf_std], 1)
-                (comb.a, comb.b), comb.c = C.fit_logistic(x2, dev_fd.y, np.ones(len(z1)), [1, 1], l2=0.01)
-            else:
-                (comb.a,), comb.c = C.fit_logistic(z1.reshape(-1, 1), dev_fd.y, np.ones(len(z1)), [1], l2=0.01)
+            C.fit_stage2(comb, dev_fd)
         scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k]), logit.get(k) if (use_clf and clf) else None)
                   for k in ("dev", "test")}
         thr = choose_threshold(scores["dev"], y["dev"])
@@ -202,11 +195,10 @@ def unread_pool(rows: list[dict], sms_share: float = 0.08, title_share: float = 
     bdci and iflytek row, a seeded share of SMS and news titles (the bulk of those corpora is ordinary text)."""
     import random
 
-    from tools.seed_data.common import dup_key, holdout_ids, load_corpus
+    from tools.seed_data.common import dup_key, load_corpus
+    from tools.seed_data.pools import required_holdout
 
-    held = holdout_ids()
-    if not held:
-        raise SystemExit("holdout_ids.txt not found: refusing to pseudo-label corpus rows without the exclusion")
+    held = required_holdout()
     every = list(load_corpus(exclude=set()))
     taken = {dup_key(r["text"]) for r in rows} | {dup_key(r["text"]) for r in every if r["id"] in held}
     rnd, out = random.Random(0), []

@@ -74,17 +74,18 @@ def read_decisions(path: Path = DECISIONS) -> dict[str, str]:
     return out
 
 
-def second_pass(path: Path = SECOND_PASS) -> tuple[set[str], set[str]]:
-    """(ids read blind a second time in the 2026-11-27 pass, ids of those adjudicated)."""
-    blind, adjudicated = set(), set()
+def _second_pass_rows(path: Path) -> Iterable[tuple[str, str, str]]:
+    """(id, pass, code) of every reading in ``second_pass.tsv`` (none when the file is absent)."""
     for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
         fields = line.split("\t")
         if len(fields) >= 3 and not line.startswith("#"):
-            if fields[1] == "blind":
-                blind.add(fields[0])
-            elif fields[1] == "adjudicated":
-                adjudicated.add(fields[0])
-    return blind, adjudicated
+            yield fields[0], fields[1], fields[2]
+
+
+def second_pass(path: Path = SECOND_PASS) -> tuple[set[str], set[str]]:
+    """(ids read blind a second time in the 2026-11-27 pass, ids of those adjudicated)."""
+    rows = list(_second_pass_rows(path))
+    return {r for r, p, _ in rows if p == "blind"}, {r for r, p, _ in rows if p == "adjudicated"}
 
 
 def first_and_blind_codes(data: Path = DATA) -> tuple[dict[str, str], dict[str, str]]:
@@ -95,12 +96,7 @@ def first_and_blind_codes(data: Path = DATA) -> tuple[dict[str, str], dict[str, 
         if line.strip() and not line.startswith("#"):
             rid, code = line.split("\t")[:2]
             first.setdefault(rid, code)
-    blind: dict[str, str] = {}
-    path = data / SECOND_PASS.name
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-        fields = line.split("\t")
-        if len(fields) >= 3 and not line.startswith("#") and fields[1] == "blind":
-            blind[fields[0]] = fields[2]
+    blind = {rid: code for rid, p, code in _second_pass_rows(data / SECOND_PASS.name) if p == "blind"}
     return first, blind
 
 

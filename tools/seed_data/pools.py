@@ -154,7 +154,7 @@ def _draws(candidates: list[dict], cap: int) -> dict[str, list[dict]]:
 
 def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     """Write the train2 and corpus2 batches and the manifest; returns the manifest."""
-    held = _required_holdout()
+    held = required_holdout()
     read, second = _read_ids(data)
     # holdout texts are needed only for their dup keys; the rows themselves never leave this function
     held_keys = {dup_key(r["text"]) for r in load_corpus(exclude=set()) if r["id"] in held}
@@ -204,7 +204,7 @@ def build(data: Path = DATA, out: Path = POOLS, cap: int = CORPUS2_CAP) -> dict:
     return manifest
 
 
-def _required_holdout() -> set[str]:
+def required_holdout() -> set[str]:
     """The holdout IDs; a pool built without them could leak one, so building stops."""
     held = holdout_ids()
     if not held:
@@ -230,7 +230,7 @@ def _audit_only(data: Path) -> set[str]:
 
 def build_audit(data: Path = DATA, out: Path = POOLS) -> dict:
     """Blind batches of the audited train rows (id + text only), in a seeded order; deterministic."""
-    held = _required_holdout()
+    held = required_holdout()
     pins = v2_splits(data)
     wanted = {rid for rid in _audit_only(data) if pins.get(rid) == "train"} - held
     corpus = list(load_corpus(exclude=set()))
@@ -256,7 +256,7 @@ CORPUS3_N = 1000
 
 def build_corpus3(data: Path = DATA, out: Path = POOLS, n: int = CORPUS3_N) -> dict:
     """A seeded random sample of unread bdci_entity rows, id + text only; deterministic for the same inputs."""
-    held = _required_holdout()
+    held = required_holdout()
     read, _ = _read_ids(data)
     manifest = _load_manifest(out)
     excluded = held | read | _pooled_ids(manifest, out, skip="corpus3")
@@ -290,7 +290,7 @@ def build_written(written: Path = WRITTEN, out: Path = POOLS, readings: Path = R
     files = sorted(written.glob("*.jsonl"))
     if not files:
         raise SystemExit(f"no {written}/*.jsonl to build from")
-    held = _required_holdout()
+    held = required_holdout()
     held_keys = {dup_key(r["text"]) for r in load_corpus(exclude=set()) if r["id"] in held}
     rows, origin, dropped = [], {}, []
     for path in files:
