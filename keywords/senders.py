@@ -4,7 +4,9 @@ The rubric's "who sells decides" rule (labeling.md, DATA.md convention 5):
 - a licensed sender (bank, securities firm, insurer, trust, public fund) that guarantees nothing → ``finance_legit``;
 - a licensed sender that promises 保本 / 保收益 / 保证收益 on a non-deposit product → ``ad_law`` (广告法 Art 25, not
   fundraising);
-- an "xx财富 / xx金融 / xx投资管理" firm offering a yield or a guarantee → ``fundraising``.
+- an "xx财富 / xx金融 / xx投资管理" firm offering a yield, a guarantee or an investment product (理财产品, 认购, 起投,
+  投资送礼 …) → ``fundraising``; a loan offer's interest rate (贷款, 放款, 抵押 … and nothing invested) is no such offer
+  (the rubric's ``loan_ad``).
 A licensed name next to a private channel (加微信, QQ群) or 内部产品 is an impostor (domain.md §2B: fake bank staff
 selling "internal products"), which is evidence *for* fundraising.
 
@@ -42,6 +44,11 @@ RUBRIC_LABEL = {
 
 _HAN = "\u4e00-\u9fff"
 _BRACKET = re.compile(r"[【\[]([^【】\[\]]{1,30})[】\]]")
+# greetings an SMS opens with before naming its sender (您好！财商财富推出…)
+_GREETING = re.compile(
+    r"(?:(?:您好|你好|尊敬的(?:客户|会员|贵宾|先生|女士|朋友|用户)?(?:您好)?|亲爱的(?:客户|会员|朋友|用户)?|新年好|新春快乐|"
+    r"周[一二三四五六日]好|早上好|上午好|下午好|晚上好|大家好)[\s,.。!?;:、~]*)+"
+)
 _INTRO = re.compile(r"我是|这里是|这边是|欢迎致电|感谢您?致电|感谢您?关注|来自|本人是|我们是|我在")
 _TAIL_MARK = re.compile(r"客服|敬上|敬启|谨上|祝|提醒您|提示您|退订|回t|回复t|回td|拒收|热线")
 # non-deposit guarantees (广告法 Art 25 (一)); 保本 in 确保/担保/环保 is no guarantee
@@ -50,6 +57,15 @@ _GUARANTEE = re.compile(
     r"本息全?保障|本息保证|本金安全|本金无忧|稳赚不赔|稳赚|零风险|无风险|刚性兑付|承诺收益|保证回报|保证年利率|保证年化|"
     r"(?<![到])还本|返本"
 )
+# an investment product on offer, without a rate: 理财产品, 认购, 起投, 投资期限, 开单 (and gifts for investing)
+_INVEST_OFFER = re.compile(
+    r"理财产品|理财计划|认购|起投|起购|起售|投资期限|开单|收益|年化|回报|分红|返息|付息|"
+    r"(?:投资|购买|理财).{0,16}(?:送|赠)"
+)
+# a credit offer: its interest rate is a price, not a yield
+_LOAN = re.compile(r"贷款|放款|借款|抵押|下款|批款|过件|信用贷|资金需求|用款|用钱|征信|垫资|过桥|额度高|利息低|低息")
+# 金融办, 金融工作局, 金融监管…: a regulator or a column, not a firm
+_NOT_FIRM_AFTER = re.compile(r"办|局|工作|监管|稳定|知识|观察|研究|犯罪|风险|专栏")
 _NEGATION = re.compile(r"(?:不|非|无|未|并非|并不|不能|不会|不再|没有|绝不|不承诺|不保证|不代表)\s?$")
 _DEPOSIT = re.compile(r"存款|大额存单|存单|定期|活期|储蓄国债|国债|凭证式")
 _PRODUCT = re.compile(r"理财|基金|产品|(?<!存款)保险|年金|信托|计划|债券|收益")
@@ -97,7 +113,7 @@ class SellerEvidence:
     senders: list[Sender] = field(default_factory=list)
     guarantees: list[tuple[int, int, str]] = field(default_factory=list)  # non-negated, non-deposit
     private_contact: bool = False
-    offer: bool = False  # a yield or a guarantee is offered
+    offer: bool = False  # a yield, a guarantee or an investment product is offered (a loan's rate is not)
     rule: str | None = None
     sender: Sender | None = None  # the sender the rule is about
 
@@ -192,6 +208,9 @@ class InstitutionList:
         head = text[lead : lead + 24]
         if head and not head.startswith(("【", "[")):
             out.extend(self._at(text, lead, lead + len(head), "opening", anchored=True))
+            g = _GREETING.match(text, lead)
+            if g and g.end() > lead:  # 您好！财商财富…: the sender follows the greeting
+                out.extend(self._at(text, g.end(), min(n, g.end() + 24), "opening", anchored=True))
         for m in _INTRO.finditer(text):
             out.extend(self._at(text, m.end(), min(n, m.end() + 24), "self_intro", anchored=False, slack=6))
         # a signature: a name near the end followed by a staff name, a sign-off or an unsubscribe line
@@ -252,6 +271,8 @@ class InstitutionList:
         start, end = m.start("name"), m.end("name")
         if self.listed_in(name) or self.suffix_kind_of(name):
             return []  # 招商银行财富管理中心 is the bank's own unit
+        if _NOT_FIRM_AFTER.match(text, end):
+            return []
         return [Sender("unlicensed", name, start, end, pos)]
 
     def analyse(self, text: str, rate_present: bool = False) -> SellerEvidence:
@@ -267,7 +288,8 @@ class InstitutionList:
                 continue  # a deposit is principal-protected by law (存款保险条例): quoting that is no breach
             ev.guarantees.append((m.start(), m.end(), m.group(0)))
         ev.private_contact = bool(_PRIVATE.search(text))
-        ev.offer = bool(ev.guarantees) or rate_present
+        invest = bool(ev.guarantees) or bool(_INVEST_OFFER.search(text))
+        ev.offer = invest or (rate_present and not _LOAN.search(text))
         licensed = [s for s in ev.senders if s.kind == "licensed"]
         unlicensed = [s for s in ev.senders if s.kind == "unlicensed"]
         if licensed:

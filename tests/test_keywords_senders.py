@@ -65,6 +65,11 @@ def test_unlicensed_wealth_firm_offering_a_yield_is_fundraising_evidence(matcher
     assert _rule("【鑫盛财富】祝您新年快乐，万事如意。") is None
 
 
+def test_a_credit_offer_that_also_sells_investments_is_still_an_offer():
+    text = "众赢投资公司：车辆抵押贷款，短期资金拆借；另有投资理财，年收益18%！联系电话"
+    assert _rule(text) == UNLICENSED_OFFER
+
+
 def test_impostor_borrowing_a_bank_name_with_a_private_channel(matcher):
     text = "【工商银行理财中心】内部高收益产品，年化12%，名额有限，加微信gh12345了解。"
     assert _rule(text) == IMPOSTOR
@@ -86,6 +91,14 @@ def test_impostor_borrowing_a_bank_name_with_a_private_channel(matcher):
         ("利息比银行高，年化15%，保本保息", None),  # a bank in running text is no sender
         ("支持使用银行卡进行移动便民支付", None),
         ("平安夜快乐，全场八折", None),  # ambiguous short name outside 【】
+        # the sender after a greeting, and an investment product with a gift instead of a rate
+        ("您好！财商财富推出女人节开单礼：活动期间凡是购买五万及以上理财产品，即赠香水一瓶", UNLICENSED_OFFER),
+        ("【信和财富开门红活动方案】尊敬的客户您好！凡投资一年期产品满五万送500元购物卡", UNLICENSED_OFFER),
+        # a credit broker's interest rate is a price, not a yield (loan_ad)
+        ("融信财富汽车抵押，当天即可放款，不看征信，等本等息1.2%，质询热线", None),
+        ("您好，我是国诚金融的余经理，根据您的条件用最低的利息解决您的用款需求，月息0.8%", None),
+        # a regulator is no firm
+        ("【柘城县金融办】提醒：未取得金融牌照，不得向社会公众发行理财产品。", None),
     ],
 )
 def test_sender_positions_and_guarantee_wording(text, rule):
