@@ -92,3 +92,34 @@ def test_calibration_error_is_zero_when_scores_are_the_rates():
     y = np.array([1] + [0] * 19 + [1] * 19 + [0])
     assert ece(s, y) == pytest.approx(0.0, abs=1e-9)
     assert ece(np.array([0.9] * 10), np.zeros(10)) == pytest.approx(0.9)
+
+
+
+def _write(path: Path, rows: list[tuple], methods: list[str | None]) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": t, "label": lab, "subtype": sub, "source": src}
+                       | ({"label_method": m} if m else {}), ensure_ascii=False) + "\n"
+            for i, ((t, lab, sub, src), m) in enumerate(zip(rows, methods, strict=True))
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_report_per_reading_splits_agreed_from_adjudicated_rows(scorer, tmp_path):
+    methods = ["double_blind", "double_blind+adjudicated"] * (len(ROWS) // 2)
+    lines: list[str] = []
+    rep = evaluate(None, _write(tmp_path / "read.jsonl", ROWS, methods), None, echo=lines.append, scorer=scorer)
+    assert list(rep["by_reading"]) == ["agreed", "adjudicated"]
+    assert "per reading" in "\n".join(lines)
+    for g, parity in (("agreed", 0), ("adjudicated", 1)):
+        mine = [r for i, r in enumerate(ROWS) if i % 2 == parity]
+        # the same rows evaluated on their own give the same figures: the table is those rows', not the split's
+        alone = evaluate(None, _write(tmp_path / f"{g}.jsonl", mine, [None] * len(mine)), None,
+                         echo=lambda _: None, scorer=scorer)
+        assert alone["by_reading"] == {}  # rows without a reading method give no such table
+        for n in ("keywords", "combined"):
+            got, want = rep["by_reading"][g][n], alone["detectors"][n]
+            for k in ("n", "positives", "precision", "recall", "f1", "flag_rate_hard", "recall_at_10pct_hard_lexicon"):
+                assert got[k] == want[k], (g, n, k)
