@@ -114,3 +114,10 @@ def test_registry_list_has_provenance_and_short_names():
     assert lst.by_key["中信证券"].kind == "securities" and "证券业协会" in lst.by_key["中信证券"].registry
     assert lst.by_key["中国人寿"].kind == "insurer" and lst.by_key["平安银行"].kind == "bank"
     assert "包商银行" not in lst.by_key  # licence revoked: not a licensed sender
+
+
+def test_sender_after_a_greeting_is_marked_on_its_own_characters(matcher):
+    text = "您好！財商財富推出女人節開單禮：凡是購買五萬及以上理財產品，即贈香水一瓶"  # traditional, full-width mark
+    hit = _sender_hit(matcher, text)
+    assert hit["value"]["rule"] == UNLICENSED_OFFER and hit["value"]["position"] == "opening"
+    assert text[hit["start"] : hit["end"]] == "財商財富"  # the original characters, not the folded ones
