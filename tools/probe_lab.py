@@ -5,6 +5,8 @@ reached test F1 0.72 (PyTorch) / 0.68 (ONNX) on seed v3. A frozen encoder is one
 probe on its embeddings fits in seconds, so it can even be fitted out-of-fold for the combination.
 
     .venv/bin/python -m tools.probe_lab --layers 4 [--prefix "query: "] [--windows 1]
+    .venv/bin/python -m tools.probe_lab --static [--layers 12]   # static token vectors, see static_embed
+
 
 Embeddings are cached under var/probe/. Prints dev/test F1 of the probe alone and the time each step took.
 """
@@ -35,6 +37,48 @@ def embed(model, chunker: Chunker, texts: list[str], windows_per_row: int) -> np
     return doc / np.bincount(owner, minlength=len(bags))[:, None]
 
 
+def static_embed(base: Path, layer: int, texts: dict[str, list[str]], prefix: str, dims: int = 256) -> dict:
+    """Static token vectors distilled from the full encoder (model2vec's recipe), SIF-weighted mean per row.
+
+    Why try it (stop 20): it carries all 12 layers' knowledge at the cost of a table lookup, where the served
+    classifier keeps 2 layers for speed. Each token the seed splits use is run alone ([CLS] token [SEP]) through the
+    encoder; the mean of the layer's outputs is its vector, PCA keeps ``dims``, and a row is the mean of its
+    tokens weighted by a / (a + p(token)).
+    """
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import BertModel
+
+    tok = Tokenizer.from_file(str(base / "tokenizer.json"))
+    ids = {k: [e.ids[1:-1] for e in tok.encode_batch([prefix + t for t in v])] for k, v in texts.items()}
+    counts: dict[int, int] = {}
+    for rows in ids.values():
+        for row in rows:
+            for i in row:
+                counts[i] = counts.get(i, 0) + 1
+    vocab = sorted(counts)
+    model = BertModel.from_pretrained(str(base)).eval()
+    vecs = np.zeros((len(vocab), model.config.hidden_size), np.float32)
+    with torch.no_grad():
+        for s in range(0, len(vocab), 1024):
+            b = torch.tensor([[0, i, 2] for i in vocab[s : s + 1024]])
+            hs = model(input_ids=b, attention_mask=torch.ones_like(b), output_hidden_states=True).hidden_states
+            vecs[s : s + 1024] = hs[layer].mean(1).numpy()
+    vecs -= vecs.mean(0)
+    vecs = vecs @ np.linalg.svd(vecs, full_matrices=False)[2][:dims].T
+    total = sum(counts.values())
+    col = {i: j for j, i in enumerate(vocab)}
+    weight = np.array([1e-3 / (1e-3 + counts[i] / total) for i in vocab], np.float32)
+
+    def row(tokens: list[int]) -> np.ndarray:
+        if not tokens:
+            return np.zeros(dims, np.float32)
+        j = [col[i] for i in tokens]
+        return (vecs[j] * weight[j, None]).sum(0) / weight[j].sum()
+
+    return {k: np.stack([row(r) for r in v]) for k, v in ids.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", type=Path, default=Path("var/models/base-e5-small"))
@@ -43,6 +87,7 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=1)
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--out", type=Path, default=Path("var/probe"))
+    ap.add_argument("--static", action="store_true", help="static token vectors of layer --layers (static_embed)")
     args = ap.parse_args()
     from transformers import AutoTokenizer
 
@@ -51,10 +96,16 @@ def main() -> None:
     sp = by_split(rows)
     tag = f"L{args.layers}_int8_w{args.windows}_m{args.max_length}_{'p' if args.prefix else 'np'}"
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.static:
+        tag = f"static_L{args.layers}_{'p' if args.prefix else 'np'}"
     cache = args.out / f"emb_{tag}.npz"
     if cache.exists():
         z = np.load(cache)
         emb = {k: z[k] for k in ("train", "dev", "test")}
+    elif args.static:
+        emb = static_embed(args.base, args.layers, {k: [r["text"] for r in sp[k]] for k in ("train", "dev", "test")},
+                           args.prefix)
+        np.savez(cache, **emb)
     else:
         enc_dir = args.out / f"enc_L{args.layers}"
         if not enc_dir.exists():
