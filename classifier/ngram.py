@@ -225,11 +225,14 @@ def _vectorizer(analyzer, ngram_range: tuple[int, int], vocabulary: Sequence[str
     return vec
 
 
-def fold_ids(texts: Sequence[str], labels: Sequence[int], k: int = 5, seed: int = 0) -> np.ndarray:
-    """Fold of each row for out-of-fold predictions: near-duplicates share a fold, labels stay balanced."""
+def fold_ids(
+    texts: Sequence[str], labels: Sequence[int], k: int = 5, seed: int = 0, groups: Sequence[str] | None = None
+) -> np.ndarray:
+    """Fold of each row for out-of-fold predictions: near-duplicates (or rows of one of ``groups``) share a fold,
+    labels stay balanced."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    keys = [dup_key(t) for t in texts]
+    keys = list(groups) if groups is not None else [dup_key(t) for t in texts]
     groups = np.unique(np.array(keys, dtype=object), return_inverse=True)[1]
     y = np.asarray(labels, dtype=np.int64)
     folds = np.zeros(len(y), dtype=np.int64)
@@ -244,13 +247,14 @@ def out_of_fold(
     labels: Sequence[int],
     sample_weight: Sequence[float] | None = None,
     k: int = 5,
+    groups: Sequence[str] | None = None,
     **fit_args,
 ) -> np.ndarray:
-    """Log-odds of every row from a model that did not see it (nor its near-duplicates)."""
+    """Log-odds of every row from a model that did not see it (nor its near-duplicates, nor its group)."""
     texts = list(texts)
     y = np.asarray(labels, dtype=np.int64)
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    folds = fold_ids(texts, y, k)
+    folds = fold_ids(texts, y, k, groups=groups)
     out = np.zeros(len(texts), dtype=np.float32)
     for f in range(k):
         tr = np.flatnonzero(folds != f)

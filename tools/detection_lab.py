@@ -10,7 +10,8 @@ no_written (train without the written set), curve (n-gram alone on 25/50/75 % of
 rows kept), multiclass (7-way n-gram, P(fundraising)), self_training (n-gram refitted with pseudo-labels of unread
 corpus rows, holdout IDs and their near-duplicates excluded), ngram_1_4, ngram_c1, ngram_c16, ngram_c64, ngram_2_4,
 ngram_words (jieba words and word pairs added), adjudicated_w (train rows whose readers disagreed weighted 0.25, 0.5
-and 2).
+and 2), oof_written_batch (stage 1 on n-gram scores out of fold by written batch: a batch's rows are never scored
+by a model that saw the batch, as test rows are never scored by one that saw their style).
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
 rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one.
@@ -180,6 +181,24 @@ def main() -> None:
         print(f"self-training: {len(pool)} unread rows, {len(sure)} pseudo-labelled "
               f"({int((p_pool[sure] >= 0.5).sum())} positive)", flush=True)
         alone("self_training", {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
+        # in the combination: every fold's model also learns the pseudo-labelled rows, the train rows stay out of fold
+        from classifier.ngram import fold_ids
+
+        p_texts = [pool[i] for i in sure]
+        p_y, p_w = (p_pool[sure] >= 0.5).astype(int), np.full(len(sure), 0.3)
+        folds = fold_ids(texts["train"], y["train"], 5)
+        o_st = np.zeros(len(tr), dtype=np.float32)
+        for f in range(5):
+            a, b = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+            mf = NgramModel.fit([texts["train"][i] for i in a] + p_texts, np.concatenate([y["train"][a], p_y]),
+                                np.concatenate([w_tr[a], p_w]))
+            o_st[b] = mf.decision_function([texts["train"][i] for i in b])
+        combine("self_training", o_st, {k: m.decision_function(texts[k]) for k in ("dev", "test")})
+    if not want or "oof_written_batch" in want:
+        from classifier.ngram import dup_key
+
+        groups = [r["provenance"] if str(r.get("source", "")).startswith("written") else dup_key(r["text"]) for r in tr]
+        combine("oof_written_batch", out_of_fold(texts["train"], y["train"], w_tr, k=5, groups=groups), ng)
     if not want or "adjudicated_w" in want:  # the disputed rows carry the label noise: do they teach or confuse?
         disputed = np.array([str(r.get("label_method", "")).endswith("adjudicated") for r in tr])
         for a in (0.25, 0.5, 2.0):
