@@ -524,6 +524,7 @@ def test_a_warning_waiting_for_a_retry_says_when_on_the_page_and_in_the_api(env)
     c = _client(env)
     html = c.get(f"/operators/{env['op']}").text
     assert "推送失败，稍后重试（下次 2026-12-02 04:36 北京时间）" in html
+    assert "推送 推送" not in html  # every status label names 推送 itself
     warning = c.get(f"/api/v1/operators/{env['op']}").json()["warnings"][0]
     assert warning["webhook_status"] == "retrying"
     assert datetime.fromisoformat(warning["next_attempt_at"].replace("Z", "+00:00")) == due
