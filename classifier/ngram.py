@@ -248,17 +248,24 @@ def out_of_fold(
     sample_weight: Sequence[float] | None = None,
     k: int = 5,
     groups: Sequence[str] | None = None,
+    extra: tuple[Sequence[str], Sequence[int], Sequence[float]] | None = None,
     **fit_args,
 ) -> np.ndarray:
-    """Log-odds of every row from a model that did not see it (nor its near-duplicates, nor its group)."""
+    """Log-odds of every row from a model that did not see it (nor its near-duplicates, nor its group).
+
+    ``extra``: (texts, labels, weights) that every fold's model learns too and that get no score (e.g. pseudo-labelled
+    rows in tools/detection_lab.py's self-training)."""
     texts = list(texts)
     y = np.asarray(labels, dtype=np.int64)
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    x_texts, x_y, x_w = (list(extra[0]), np.asarray(extra[1], dtype=np.int64), np.asarray(extra[2], dtype=float)) \
+        if extra is not None else ([], np.zeros(0, dtype=np.int64), np.zeros(0))
     folds = fold_ids(texts, y, k, groups=groups)
     out = np.zeros(len(texts), dtype=np.float32)
     for f in range(k):
         tr = np.flatnonzero(folds != f)
         te = np.flatnonzero(folds == f)
-        model = NgramModel.fit([texts[i] for i in tr], y[tr], None if w is None else w[tr], **fit_args)
+        model = NgramModel.fit([texts[i] for i in tr] + x_texts, np.concatenate([y[tr], x_y]),
+                               np.concatenate([w[tr], x_w]), **fit_args)
         out[te] = model.decision_function([texts[i] for i in te])
     return out

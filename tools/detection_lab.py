@@ -98,14 +98,17 @@ def main() -> None:
         model = NgramModel.fit(texts["train"], y["train"], w_tr, **fit_args)
         return oof, {k: model.decision_function(texts[k]) for k in ("dev", "test")}
 
-    def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None):
-        if want and name not in want:
+    def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
+                key=None):
+        """``weight``: train weights (default the source weights); ``key``: the variant to gate on (default name)."""
+        if want and (key or name) not in want:
             return
         dmask = np.ones(len(dv), bool) if dev_mask is None else dev_mask
         tmask = np.ones(len(tr), bool) if train_mask is None else train_mask
+        w_fit = w_tr if weight is None else weight
         dev_fd = C.FitData([kw["dev"][i] for i in np.flatnonzero(dmask)], ng["dev"][dmask],
                            logit["dev"][dmask] if (use_clf and clf) else None, y["dev"][dmask], np.ones(dmask.sum()))
-        tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_tr[tmask])
+        tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask])
         comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2)
         if stage1 is not None:  # another stage 1 (same features), the same stage 2 on dev
             comb.stage1 = stage1(tr_fd)
@@ -182,17 +185,8 @@ def main() -> None:
               f"({int((p_pool[sure] >= 0.5).sum())} positive)", flush=True)
         alone("self_training", {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
         # in the combination: every fold's model also learns the pseudo-labelled rows, the train rows stay out of fold
-        from classifier.ngram import fold_ids
-
-        p_texts = [pool[i] for i in sure]
-        p_y, p_w = (p_pool[sure] >= 0.5).astype(int), np.full(len(sure), 0.3)
-        folds = fold_ids(texts["train"], y["train"], 5)
-        o_st = np.zeros(len(tr), dtype=np.float32)
-        for f in range(5):
-            a, b = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-            mf = NgramModel.fit([texts["train"][i] for i in a] + p_texts, np.concatenate([y["train"][a], p_y]),
-                                np.concatenate([w_tr[a], p_w]))
-            o_st[b] = mf.decision_function([texts["train"][i] for i in b])
+        pseudo = ([pool[i] for i in sure], (p_pool[sure] >= 0.5).astype(int), np.full(len(sure), 0.3))
+        o_st = out_of_fold(texts["train"], y["train"], w_tr, k=5, extra=pseudo)
         combine("self_training", o_st, {k: m.decision_function(texts[k]) for k in ("dev", "test")})
     if not want or "oof_written_batch" in want:
         from classifier.ngram import dup_key
@@ -207,11 +201,7 @@ def main() -> None:
             m_a = NgramModel.fit(texts["train"], y["train"], w_a)
             n_a = {k: m_a.decision_function(texts[k]) for k in ("dev", "test")}
             alone(f"adjudicated_w {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_a.items()})
-            tr_fd = C.FitData(kw["train"], o_a, None, y["train"], w_a)
-            dev_fd = C.FitData(kw["dev"], n_a["dev"], logit.get("dev"), y["dev"], np.ones(len(dv)))
-            comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={})
-            sc = {k: comb.predict(C.rows_matrix(kw[k], n_a[k]), logit.get(k)) for k in ("dev", "test")}
-            report(f"adjudicated_w {a}", split_rows, sc, float(choose_threshold(sc["dev"], y["dev"])))
+            combine(f"adjudicated_w {a}", o_a, n_a, weight=w_a, key="adjudicated_w")
     for name, fa in (("ngram_1_4", {"ngram_range": (1, 4)}), ("ngram_c1", {"c": 1.0}), ("ngram_c16", {"c": 16.0}),
                      ("ngram_c64", {"c": 64.0}),
                      ("ngram_2_4", {"ngram_range": (2, 4)}), ("ngram_words", {"words": True})):
