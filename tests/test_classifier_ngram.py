@@ -96,3 +96,25 @@ def test_word_features_add_a_block_that_round_trips(tmp_path):
     assert back.words and np.allclose(back.decision_function(probe), both.decision_function(probe), atol=1e-5)
     assert not NgramModel.load(chars.save(tmp_path / "c", "ngram-c")).words
     assert all(len(g) >= 2 and "\x01" not in g for g, _ in both.top_ngrams("保本保息，年化收益18%"))
+
+
+def test_naive_bayes_scaling_folds_into_the_stored_weights(tmp_path):
+    """``nb`` scales features before the regression; the served model must score exactly as the fitted one did."""
+    from sklearn.linear_model import LogisticRegression
+
+    from classifier.ngram import _nb_ratio
+
+    texts, labels = _data()
+    plain = NgramModel.fit(texts, labels, c=4.0)
+    nb = NgramModel.fit(texts, labels, c=4.0, nb=1.0)
+    assert nb.meta["nb"] == 1.0 and "nb" not in plain.meta
+    x = nb.transform(texts)
+    r = _nb_ratio(x, np.asarray(labels), None)
+    lr = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000, solver="liblinear")
+    lr.fit(x.multiply(r).tocsr(), labels)
+    probe = ["保本保息，年化收益", "二手自行车转让，九成新", "包租十年"]
+    want = lr.decision_function(nb.transform(probe).multiply(r).tocsr())
+    assert np.allclose(nb.decision_function(probe), want, atol=1e-4)
+    assert not np.allclose(nb.coef, plain.coef)  # the scaling changed the fit
+    nb.save(tmp_path, "ngram-nb")
+    assert np.allclose(NgramModel.load(tmp_path).decision_function(probe), nb.decision_function(probe), atol=1e-6)
