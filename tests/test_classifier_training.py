@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from classifier import student
-from classifier.dataset import source_group, source_weights
+from classifier.dataset import source_class_factors, source_group, source_weights
 from classifier.train import sample_weights
 
 
@@ -64,6 +64,18 @@ def test_source_weights_shrink_the_big_source_and_keep_the_mean():
     assert np.allclose(source_weights(rows, power=0.0), 1.0)
     full = np.array(source_weights(rows, power=1.0, clip=100.0))
     assert full[:90].sum() == pytest.approx(full[90:].sum())  # power 1: each source carries the same weight
+
+
+def test_source_class_factors_balance_the_classes_within_each_source():
+    sms = [{"source": "sms", "label": "fundraising"}] * 4 + [{"source": "sms", "label": "negative"}] * 96
+    posts = [{"source": "bdci", "label": "fundraising"}] * 10 + [{"source": "bdci", "label": "negative"}] * 10
+    titles = [{"source": "tnews", "label": "negative"}] * 5
+    f = np.array(source_class_factors(sms + posts + titles, power=1.0, clip=100.0))
+    assert f[:4].sum() == pytest.approx(f[4:100].sum())  # power 1: each class carries half of its source
+    assert np.allclose(f[100:120], 1.0) and np.allclose(f[120:], 1.0)  # balanced already; one class only
+    half = np.array(source_class_factors(sms, power=0.5))
+    assert half[0] == pytest.approx(12.5 ** 0.5) and half[-1] == pytest.approx((50 / 96) ** 0.5)
+    assert max(source_class_factors(sms, power=1.0, clip=8.0)) == 8.0
 
 
 def test_sample_weights_combine_class_and_source():

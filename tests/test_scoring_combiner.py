@@ -162,3 +162,22 @@ def test_keywords_and_ngram_without_classifier_and_hits_keep_their_fields(no_clf
     bare = Scorer(matcher, None)
     (kw_only,) = bare.score(["保本保息，年化收益20%，稳赚不赔"])
     assert kw_only.score == pytest.approx(kw_only.keyword_score) and kw_only.detectors == ["keywords"]
+
+
+def test_a_combination_fitted_by_an_older_recipe_is_refitted(tmp_path, no_clf, matcher, monkeypatch):
+    """Same data, same classifier, but fitted the old way (no class balance within sources): refit, not reuse."""
+    from scoring import fitting
+
+    rows = _seed_rows()
+    meta = no_clf.meta
+    no_clf.meta = {**meta, "recipe": fitting.FIT_RECIPE - 1}
+    no_clf.save(C.path_for(tmp_path, None))
+    no_clf.meta = meta
+    calls = []
+    monkeypatch.setattr(fitting, "fit_from_rows", lambda *a, **k: calls.append(1) or no_clf)
+    fitting.ensure_combiner(tmp_path, rows, matcher, None)
+    assert calls == [1]  # the old recipe was not reused
+    no_clf.save(C.path_for(tmp_path, None))
+    fitting.ensure_combiner(tmp_path, rows, matcher, None)
+    assert calls == [1]  # the current recipe and data are
+    assert no_clf.meta["recipe"] == fitting.FIT_RECIPE and no_clf.meta["class_power"] == fitting.CLASS_POWER

@@ -13,7 +13,11 @@ ngram_words (jieba words and word pairs added), adjudicated_w (train rows whose 
 and 2), oof_written_batch (stage 1 on n-gram scores out of fold by written batch: a batch's rows are never scored
 by a model that saw the batch, as test rows are never scored by one that saw their style), ngram_nb_0.5, ngram_nb_1,
 ngram_nb_1_c4, ngram_nb_1_c1 (features scaled by their naive-Bayes log-count ratio, NBSVM), stage1_real (stage 1
-fitted on the real train rows' out-of-fold scores only; the n-gram model still learns every row).
+fitted on the real train rows' out-of-fold scores only; the n-gram model still learns every row), distill (as
+self_training, but the teacher combination includes the classifier: with ``--models`` naming a larger classifier,
+distillation of that teacher into the n-gram model over the unread pool), source_class (the classes balanced within
+each source as well, ``classifier.dataset.source_class_factors`` at powers 0.25 / 0.5 / 1, for the n-gram model and
+optionally stage 1).
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
 rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one.
@@ -29,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.calibrate import choose_threshold
-from classifier.dataset import by_split, label_to_int, load_rows, source_weights
+from classifier.dataset import by_split, label_to_int, load_rows, source_class_factors, source_weights
 from classifier.ngram import NgramModel, out_of_fold
 from classifier.paths import default_seed_path
 from keywords import LexiconStore, Matcher
@@ -156,6 +160,16 @@ def main() -> None:
         n_nw = {k: m_nw.decision_function(texts[k]) for k in ("dev", "test")}
         alone("no_written", {k: 1 / (1 + np.exp(-v)) for k, v in n_nw.items()})
         combine("no_written", o_nw, n_nw, train_mask=~written)
+    for a in (0.25, 0.5, 1.0):  # the classes balanced within each source too, for the n-gram model
+        if want and "source_class" not in want:
+            break
+        w_sc = w_tr * np.asarray(source_class_factors(tr, a))
+        o_sc = out_of_fold(texts["train"], y["train"], w_sc, k=5)
+        m_sc = NgramModel.fit(texts["train"], y["train"], w_sc)
+        n_sc = {k: m_sc.decision_function(texts[k]) for k in ("dev", "test")}
+        alone(f"source_class {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_sc.items()})
+        combine(f"source_class {a}", o_sc, n_sc, key="source_class")
+        combine(f"source_class {a} stage1 too", o_sc, n_sc, weight=w_sc, key="source_class")
     if not want or "stage1_real" in want:  # the n-gram learns every row; stage 1 learns from the real rows' OOF only
         combine("stage1_real", oof[~written], ng, train_mask=~written)
     if not want or "curve" in want:
@@ -174,24 +188,30 @@ def main() -> None:
         lr7.fit(vec_model.transform(texts["train"]), sub, sample_weight=w_tr)
         col = list(lr7.classes_).index("fundraising")
         alone("multiclass", {k: lr7.predict_proba(vec_model.transform(texts[k]))[:, col] for k in ("dev", "test")})
-    if not want or "self_training" in want:
+    for variant, use_teacher_clf in (("self_training", False), ("distill", True)):
+        # self_training: the combination without the classifier labels unread rows; distill: with the classifier
+        # (run with --models pointing at a larger, slower classifier, it is the teacher the issue suggests)
+        if (want and variant not in want) or (use_teacher_clf and not clf):
+            continue
         pool = unread_pool(rows)
         teacher = C.fit(C.FitData(kw["train"], oof, None, y["train"], w_tr),
-                        C.FitData(kw["dev"], ng["dev"], None, y["dev"], np.ones(len(dv))), ngram_model=None, meta={})
+                        C.FitData(kw["dev"], ng["dev"], logit["dev"] if use_teacher_clf else None, y["dev"],
+                                  np.ones(len(dv))), ngram_model=None, meta={})
         base_model = NgramModel.fit(texts["train"], y["train"], w_tr)
         kw_pool = [F.keyword_features(matcher.match(t), t) for t in pool]
-        p_pool = teacher.predict(C.rows_matrix(kw_pool, base_model.decision_function(pool)))
+        logit_pool = np.array([F.prob_logit(p) for p in clf.predict_proba(pool)]) if use_teacher_clf else None
+        p_pool = teacher.predict(C.rows_matrix(kw_pool, base_model.decision_function(pool)), logit_pool)
         sure = np.flatnonzero((p_pool <= 0.1) | (p_pool >= 0.9))
         m = NgramModel.fit(texts["train"] + [pool[i] for i in sure],
                            np.concatenate([y["train"], (p_pool[sure] >= 0.5).astype(int)]),
                            np.concatenate([w_tr, np.full(len(sure), 0.3)]))
-        print(f"self-training: {len(pool)} unread rows, {len(sure)} pseudo-labelled "
+        print(f"{variant}: {len(pool)} unread rows, {len(sure)} pseudo-labelled "
               f"({int((p_pool[sure] >= 0.5).sum())} positive)", flush=True)
-        alone("self_training", {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
+        alone(variant, {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
         # in the combination: every fold's model also learns the pseudo-labelled rows, the train rows stay out of fold
         pseudo = ([pool[i] for i in sure], (p_pool[sure] >= 0.5).astype(int), np.full(len(sure), 0.3))
         o_st = out_of_fold(texts["train"], y["train"], w_tr, k=5, extra=pseudo)
-        combine("self_training", o_st, {k: m.decision_function(texts[k]) for k in ("dev", "test")})
+        combine(variant, o_st, {k: m.decision_function(texts[k]) for k in ("dev", "test")})
     if not want or "oof_written_batch" in want:
         from classifier.ngram import dup_key
 
