@@ -8,7 +8,7 @@ thing at a time, so each figure in the closing note has a command behind it.
 Variants: base, no_classifier, real_dev_stage2, l2_0.1, l2_10, gbm (monotone gradient boosting as stage 1),
 no_written (train without the written set), curve (n-gram alone on 25/50/75 % of the real train rows, all written
 rows kept), multiclass (7-way n-gram, P(fundraising)), self_training (n-gram refitted with pseudo-labels of unread
-corpus rows, holdout IDs and their near-duplicates excluded), ngram_1_4, ngram_c1, ngram_c16, ngram_c64, ngram_2_4,
+corpus rows, holdout IDs and their near-duplicates excluded), ngram_1_4, ngram_c1, ngram_c8, ngram_c16, ngram_c64, ngram_2_4,
 ngram_words (jieba words and word pairs added), adjudicated_w (train rows whose readers disagreed weighted 0.25, 0.5
 and 2), oof_written_batch (stage 1 on n-gram scores out of fold by written batch: a batch's rows are never scored
 by a model that saw the batch, as test rows are never scored by one that saw their style), ngram_nb_0.5, ngram_nb_1,
@@ -16,8 +16,9 @@ ngram_nb_1_c4, ngram_nb_1_c1 (features scaled by their naive-Bayes log-count rat
 fitted on the real train rows' out-of-fold scores only; the n-gram model still learns every row), distill (as
 self_training, but the teacher combination includes the classifier: with ``--models`` naming a larger classifier,
 distillation of that teacher into the n-gram model over the unread pool), source_class (the classes balanced within
-each source as well, ``classifier.dataset.source_class_factors`` at powers 0.25 / 0.5 / 1, for the n-gram model and
-optionally stage 1).
+each source as well, ``classifier.dataset.source_class_factors`` at powers 0 (stop 20's recipe) / 0.25 / 0.5 / 1,
+for the n-gram model and optionally stage 1). The n-gram model's rows are weighted as ``scoring.fitting`` weighs
+them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone.
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
 rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one.
@@ -40,6 +41,7 @@ from keywords import LexiconStore, Matcher
 from scoring import combiner as C
 from scoring import features as F
 from scoring.engine import load_classifier
+from scoring.fitting import CLASS_POWER
 
 HARD = ("finance_legit", "warning_news")
 
@@ -79,7 +81,8 @@ def main() -> None:
     tr, dv, te = sp["train"], sp["dev"], sp["test"]
     texts = {k: [r["text"] for r in v] for k, v in (("train", tr), ("dev", dv), ("test", te))}
     y = {k: np.array([label_to_int(r["label"]) for r in v]) for k, v in (("train", tr), ("dev", dv), ("test", te))}
-    w_tr = np.asarray(source_weights(tr, 0.5))
+    w_tr = np.asarray(source_weights(tr, 0.5))  # stage 1's row weights, as scoring.fitting's
+    w_ng = w_tr * np.asarray(source_class_factors(tr, CLASS_POWER))  # the n-gram model's, as scoring.fitting's
     matcher = Matcher(LexiconStore(Path(tempfile.mkdtemp()) / "lexicon").load())
     kw = {k: [F.keyword_features(matcher.match(t), t) for t in v] for k, v in texts.items()}
     print(f"lexicon features {time.time() - t0:.0f} s", flush=True)
@@ -100,8 +103,8 @@ def main() -> None:
     want = set(args.variants.split(",")) if args.variants != "all" else None
 
     def ngram_scores(**fit_args):
-        oof = out_of_fold(texts["train"], y["train"], w_tr, k=5, **fit_args)
-        model = NgramModel.fit(texts["train"], y["train"], w_tr, **fit_args)
+        oof = out_of_fold(texts["train"], y["train"], w_ng, k=5, **fit_args)
+        model = NgramModel.fit(texts["train"], y["train"], w_ng, **fit_args)
         return oof, {k: model.decision_function(texts[k]) for k in ("dev", "test")}
 
     def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
@@ -154,16 +157,16 @@ def main() -> None:
     written = np.array([str(r.get("source", "")).startswith("written") for r in tr])
     if not want or "no_written" in want:
         real_tr = np.flatnonzero(~written)
-        t_real, y_real, w_real = [texts["train"][i] for i in real_tr], y["train"][real_tr], w_tr[real_tr]
+        t_real, y_real, w_real = [texts["train"][i] for i in real_tr], y["train"][real_tr], w_ng[real_tr]
         o_nw = out_of_fold(t_real, y_real, w_real, k=5)
         m_nw = NgramModel.fit(t_real, y_real, w_real)
         n_nw = {k: m_nw.decision_function(texts[k]) for k in ("dev", "test")}
         alone("no_written", {k: 1 / (1 + np.exp(-v)) for k, v in n_nw.items()})
         combine("no_written", o_nw, n_nw, train_mask=~written)
-    for a in (0.25, 0.5, 1.0):  # the classes balanced within each source too, for the n-gram model
+    for a in (0.0, 0.25, 0.5, 1.0):  # the classes balanced within each source too, for the n-gram model (0: stop 20)
         if want and "source_class" not in want:
             break
-        w_sc = w_tr * np.asarray(source_class_factors(tr, a))
+        w_sc = w_tr * np.asarray(source_class_factors(tr, a)) if a else w_tr
         o_sc = out_of_fold(texts["train"], y["train"], w_sc, k=5)
         m_sc = NgramModel.fit(texts["train"], y["train"], w_sc)
         n_sc = {k: m_sc.decision_function(texts[k]) for k in ("dev", "test")}
@@ -176,16 +179,16 @@ def main() -> None:
         u = np.random.default_rng(0).random(len(tr))
         for frac in (0.25, 0.5, 0.75):
             keep = np.flatnonzero(written | (u < frac))
-            m = NgramModel.fit([texts["train"][i] for i in keep], y["train"][keep], w_tr[keep])
+            m = NgramModel.fit([texts["train"][i] for i in keep], y["train"][keep], w_ng[keep])
             alone(f"curve real {frac:.0%} (n={len(keep)})",
                   {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
     if not want or "multiclass" in want:
         from sklearn.linear_model import LogisticRegression
 
         sub = np.array([r.get("subtype", "") for r in tr])
-        vec_model = NgramModel.fit(texts["train"], y["train"], w_tr)  # its vocabulary and idf
+        vec_model = NgramModel.fit(texts["train"], y["train"], w_ng)  # its vocabulary and idf
         lr7 = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
-        lr7.fit(vec_model.transform(texts["train"]), sub, sample_weight=w_tr)
+        lr7.fit(vec_model.transform(texts["train"]), sub, sample_weight=w_ng)
         col = list(lr7.classes_).index("fundraising")
         alone("multiclass", {k: lr7.predict_proba(vec_model.transform(texts[k]))[:, col] for k in ("dev", "test")})
     for variant, use_teacher_clf in (("self_training", False), ("distill", True)):
@@ -197,37 +200,36 @@ def main() -> None:
         teacher = C.fit(C.FitData(kw["train"], oof, None, y["train"], w_tr),
                         C.FitData(kw["dev"], ng["dev"], logit["dev"] if use_teacher_clf else None, y["dev"],
                                   np.ones(len(dv))), ngram_model=None, meta={})
-        base_model = NgramModel.fit(texts["train"], y["train"], w_tr)
+        base_model = NgramModel.fit(texts["train"], y["train"], w_ng)
         kw_pool = [F.keyword_features(matcher.match(t), t) for t in pool]
         logit_pool = np.array([F.prob_logit(p) for p in clf.predict_proba(pool)]) if use_teacher_clf else None
         p_pool = teacher.predict(C.rows_matrix(kw_pool, base_model.decision_function(pool)), logit_pool)
         sure = np.flatnonzero((p_pool <= 0.1) | (p_pool >= 0.9))
         m = NgramModel.fit(texts["train"] + [pool[i] for i in sure],
                            np.concatenate([y["train"], (p_pool[sure] >= 0.5).astype(int)]),
-                           np.concatenate([w_tr, np.full(len(sure), 0.3)]))
+                           np.concatenate([w_ng, np.full(len(sure), 0.3)]))
         print(f"{variant}: {len(pool)} unread rows, {len(sure)} pseudo-labelled "
               f"({int((p_pool[sure] >= 0.5).sum())} positive)", flush=True)
         alone(variant, {k: m.predict_proba(texts[k]) for k in ("dev", "test")})
         # in the combination: every fold's model also learns the pseudo-labelled rows, the train rows stay out of fold
         pseudo = ([pool[i] for i in sure], (p_pool[sure] >= 0.5).astype(int), np.full(len(sure), 0.3))
-        o_st = out_of_fold(texts["train"], y["train"], w_tr, k=5, extra=pseudo)
+        o_st = out_of_fold(texts["train"], y["train"], w_ng, k=5, extra=pseudo)
         combine(variant, o_st, {k: m.decision_function(texts[k]) for k in ("dev", "test")})
     if not want or "oof_written_batch" in want:
         from classifier.ngram import dup_key
 
         groups = [r["provenance"] if str(r.get("source", "")).startswith("written") else dup_key(r["text"]) for r in tr]
-        combine("oof_written_batch", out_of_fold(texts["train"], y["train"], w_tr, k=5, groups=groups), ng)
+        combine("oof_written_batch", out_of_fold(texts["train"], y["train"], w_ng, k=5, groups=groups), ng)
     if not want or "adjudicated_w" in want:  # the disputed rows carry the label noise: do they teach or confuse?
         disputed = np.array([str(r.get("label_method", "")).endswith("adjudicated") for r in tr])
         for a in (0.25, 0.5, 2.0):
-            w_a = w_tr * np.where(disputed, a, 1.0)
-            o_a = out_of_fold(texts["train"], y["train"], w_a, k=5)
-            m_a = NgramModel.fit(texts["train"], y["train"], w_a)
+            o_a = out_of_fold(texts["train"], y["train"], w_ng * np.where(disputed, a, 1.0), k=5)
+            m_a = NgramModel.fit(texts["train"], y["train"], w_ng * np.where(disputed, a, 1.0))
             n_a = {k: m_a.decision_function(texts[k]) for k in ("dev", "test")}
             alone(f"adjudicated_w {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_a.items()})
-            combine(f"adjudicated_w {a}", o_a, n_a, weight=w_a, key="adjudicated_w")
+            combine(f"adjudicated_w {a}", o_a, n_a, weight=w_tr * np.where(disputed, a, 1.0), key="adjudicated_w")
     for name, fa in (("ngram_1_4", {"ngram_range": (1, 4)}), ("ngram_c1", {"c": 1.0}), ("ngram_c16", {"c": 16.0}),
-                     ("ngram_c64", {"c": 64.0}),
+                     ("ngram_c64", {"c": 64.0}), ("ngram_c8", {"c": 8.0}),
                      ("ngram_nb_0.5", {"nb": 0.5}), ("ngram_nb_1", {"nb": 1.0}), ("ngram_nb_1_c4", {"nb": 1.0, "c": 4.0}),
                      ("ngram_nb_1_c1", {"nb": 1.0, "c": 1.0}),
                      ("ngram_2_4", {"ngram_range": (2, 4)}), ("ngram_words", {"words": True})):
