@@ -17,8 +17,9 @@ fitted on the real train rows' out-of-fold scores only; the n-gram model still l
 self_training, but the teacher combination includes the classifier: with ``--models`` naming a larger classifier,
 distillation of that teacher into the n-gram model over the unread pool), source_class (the classes balanced within
 each source as well, ``classifier.dataset.source_class_factors`` at powers 0 (stop 20's recipe) / 0.25 / 0.5 / 1,
-for the n-gram model and optionally stage 1), stage2_train_oof (with ``--probe``: stage 2 fitted on the train rows' out-of-fold probe logits,
-real rows only or all, instead of on dev). The n-gram model's rows are weighted as ``scoring.fitting`` weighs
+for the n-gram model and optionally stage 1), stage2_train_oof (with ``--probe`` or ``--clf-logits``: stage 2 fitted on the train rows'
+out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf-logits`` takes
+``tools.oof_classifier``'s file, the logits of a fine-tuned classifier). The n-gram model's rows are weighted as ``scoring.fitting`` weighs
 them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone.
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
@@ -74,6 +75,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=default_seed_path())
     ap.add_argument("--variants", default="all")
     ap.add_argument("--probe", type=Path, default=None, help="embeddings from tools.probe_lab (.npz): LR probe as the classifier")
+    ap.add_argument("--clf-logits", type=Path, default=None,
+                    help="tools.oof_classifier's oof_logits.npz: that classifier instead of the trained one")
     ap.add_argument("--no-clf", action="store_true", help="skip the trained classifier")
     args = ap.parse_args()
     t0 = time.time()
@@ -87,7 +90,7 @@ def main() -> None:
     matcher = Matcher(LexiconStore(Path(tempfile.mkdtemp()) / "lexicon").load())
     kw = {k: [F.keyword_features(matcher.match(t), t) for t in v] for k, v in texts.items()}
     print(f"lexicon features {time.time() - t0:.0f} s", flush=True)
-    clf = None if args.no_clf else load_classifier(args.models)
+    clf = None if (args.no_clf or args.clf_logits) else load_classifier(args.models)
     logit = {k: np.array([F.prob_logit(p) for p in clf.predict_proba(texts[k])]) for k in ("dev", "test")} if clf else {}
     if args.probe is not None:
         from sklearn.linear_model import LogisticRegression
@@ -99,7 +102,11 @@ def main() -> None:
         lr.fit(sc.transform(z["train"]), y["train"], sample_weight=w_tr)
         logit = {k: lr.decision_function(sc.transform(z[k])) for k in ("dev", "test")}
         clf = "probe"
-    print(f"classifier {getattr(clf, 'version', None)} {time.time() - t0:.0f} s", flush=True)
+    oof_clf = None  # out-of-fold classifier logits of the train rows, where a variant can have them
+    if args.clf_logits is not None:
+        zl = np.load(args.clf_logits)
+        logit, oof_clf, clf = {"dev": zl["dev"], "test": zl["test"]}, zl["train"], "oof_classifier"
+    print(f"classifier {getattr(clf, 'version', clf)} {time.time() - t0:.0f} s", flush=True)
     split_rows = {"dev": dv, "test": te}
     want = set(args.variants.split(",")) if args.variants != "all" else None
 
@@ -174,21 +181,23 @@ def main() -> None:
         alone(f"source_class {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_sc.items()})
         combine(f"source_class {a}", o_sc, n_sc, key="source_class")
         combine(f"source_class {a} stage1 too", o_sc, n_sc, weight=w_sc, key="source_class")
-    if args.probe is not None and (not want or "stage2_train_oof" in want):
-        # stage 2 on the train rows' out-of-fold classifier logits (the probe refits cheaply per fold) instead of dev,
-        # whose F1 comes mostly from written rows: 6,974 real train rows against dev's 1,129
-        from sklearn.linear_model import LogisticRegression
+    if (args.probe is not None or oof_clf is not None) and (not want or "stage2_train_oof" in want):
+        # stage 2 on the train rows' out-of-fold classifier logits (the probe refits cheaply per fold; a fine-tuned
+        # classifier comes from tools.oof_classifier) instead of dev, whose F1 comes mostly from written rows: 6,974
+        # real train rows against dev's 1,129
+        if oof_clf is None:
+            from sklearn.linear_model import LogisticRegression
 
-        from classifier.ngram import fold_ids
+            from classifier.ngram import fold_ids
 
-        z_tr = sc.transform(z["train"])
-        folds = fold_ids(texts["train"], y["train"])
-        oof_clf = np.zeros(len(tr))
-        for f in range(5):
-            fit_rows, held = folds != f, folds == f
-            lr_f = LogisticRegression(C=0.03, class_weight="balanced", max_iter=3000)
-            lr_f.fit(z_tr[fit_rows], y["train"][fit_rows], sample_weight=w_tr[fit_rows])
-            oof_clf[held] = lr_f.decision_function(z_tr[held])
+            z_tr = sc.transform(z["train"])
+            folds = fold_ids(texts["train"], y["train"])
+            oof_clf = np.zeros(len(tr))
+            for f in range(5):
+                fit_rows, held = folds != f, folds == f
+                lr_f = LogisticRegression(C=0.03, class_weight="balanced", max_iter=3000)
+                lr_f.fit(z_tr[fit_rows], y["train"][fit_rows], sample_weight=w_tr[fit_rows])
+                oof_clf[held] = lr_f.decision_function(z_tr[held])
         for name, mask in (("stage2_train_oof real", ~written), ("stage2_train_oof all", np.ones(len(tr), bool))):
             s2 = C.FitData([kw["train"][i] for i in np.flatnonzero(mask)], oof[mask], oof_clf[mask], y["train"][mask],
                            np.ones(int(mask.sum())))
@@ -216,7 +225,7 @@ def main() -> None:
     for variant, use_teacher_clf in (("self_training", False), ("distill", True)):
         # self_training: the combination without the classifier labels unread rows; distill: with the classifier
         # (run with --models pointing at a larger, slower classifier, it is the teacher the issue suggests)
-        if (want and variant not in want) or (use_teacher_clf and not clf):
+        if (want and variant not in want) or (use_teacher_clf and not hasattr(clf, "predict_proba")):
             continue
         pool = unread_pool(rows)
         teacher = C.fit(C.FitData(kw["train"], oof, None, y["train"], w_tr),
