@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -81,19 +82,13 @@ def source_class_factors(rows: list[dict], power: float = 0.5, clip: float = 8.0
     凡购买…即赠) reads as "not a pitch", and a wealth firm's SMS pitch in that style scores low whatever it offers.
     A source with a single class keeps factor 1.
     """
-    groups = [source_group(r) for r in rows]
-    n: dict[tuple[str, int], int] = {}
-    for g, r in zip(groups, rows, strict=True):
-        k = (g, label_to_int(r["label"]))
-        n[k] = n.get(k, 0) + 1
+    keys = [(source_group(r), label_to_int(r["label"])) for r in rows]
+    n = Counter(keys)
     out = []
-    for g, r in zip(groups, rows, strict=True):
-        pos, neg = n.get((g, 1), 0), n.get((g, 0), 0)
-        if not pos or not neg:
-            out.append(1.0)
-            continue
-        own = pos if label_to_int(r["label"]) else neg
-        out.append(min(clip, max(1.0 / clip, ((pos + neg) / 2 / own) ** power)))
+    for g, label in keys:
+        pos, neg = n[(g, 1)], n[(g, 0)]
+        own = pos if label else neg
+        out.append(min(clip, max(1.0 / clip, ((pos + neg) / 2 / own) ** power)) if pos and neg else 1.0)
     return out
 
 

@@ -223,7 +223,7 @@ def _nb_ratio(x, y: np.ndarray, weight: np.ndarray | None, alpha: float = 1.0) -
     b = (x > 0).astype(np.float64).T.tocsr()
     p = alpha + np.asarray(b @ (w * (y == 1))).ravel()
     q = alpha + np.asarray(b @ (w * (y == 0))).ravel()
-    return np.abs(np.log((p / p.sum()) / (q / q.sum()))).astype(np.float64)
+    return np.abs(np.log((p / p.sum()) / (q / q.sum())))
 
 
 def _tfidf(analyzer, ngram_range: tuple[int, int], **options):

@@ -110,9 +110,11 @@ def main() -> None:
     split_rows = {"dev": dv, "test": te}
     want = set(args.variants.split(",")) if args.variants != "all" else None
 
-    def ngram_scores(**fit_args):
-        oof = out_of_fold(texts["train"], y["train"], w_ng, k=5, **fit_args)
-        model = NgramModel.fit(texts["train"], y["train"], w_ng, **fit_args)
+    def ngram_scores(weight=None, **fit_args):
+        """Out-of-fold train scores and dev/test scores of the n-gram model (``weight``: default the product's)."""
+        w = w_ng if weight is None else weight
+        oof = out_of_fold(texts["train"], y["train"], w, k=5, **fit_args)
+        model = NgramModel.fit(texts["train"], y["train"], w, **fit_args)
         return oof, {k: model.decision_function(texts[k]) for k in ("dev", "test")}
 
     def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
@@ -171,13 +173,10 @@ def main() -> None:
         n_nw = {k: m_nw.decision_function(texts[k]) for k in ("dev", "test")}
         alone("no_written", {k: 1 / (1 + np.exp(-v)) for k, v in n_nw.items()})
         combine("no_written", o_nw, n_nw, train_mask=~written)
-    for a in (0.0, 0.25, 0.5, 1.0):  # the classes balanced within each source too, for the n-gram model (0: stop 20)
-        if want and "source_class" not in want:
-            break
+    # the classes balanced within each source too, for the n-gram model (power 0: stop 20's recipe)
+    for a in (0.0, 0.25, 0.5, 1.0) if not want or "source_class" in want else ():
         w_sc = w_tr * np.asarray(source_class_factors(tr, a)) if a else w_tr
-        o_sc = out_of_fold(texts["train"], y["train"], w_sc, k=5)
-        m_sc = NgramModel.fit(texts["train"], y["train"], w_sc)
-        n_sc = {k: m_sc.decision_function(texts[k]) for k in ("dev", "test")}
+        o_sc, n_sc = ngram_scores(weight=w_sc)
         alone(f"source_class {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_sc.items()})
         combine(f"source_class {a}", o_sc, n_sc, key="source_class")
         combine(f"source_class {a} stage1 too", o_sc, n_sc, weight=w_sc, key="source_class")
@@ -254,9 +253,7 @@ def main() -> None:
     if not want or "adjudicated_w" in want:  # the disputed rows carry the label noise: do they teach or confuse?
         disputed = np.array([str(r.get("label_method", "")).endswith("adjudicated") for r in tr])
         for a in (0.25, 0.5, 2.0):
-            o_a = out_of_fold(texts["train"], y["train"], w_ng * np.where(disputed, a, 1.0), k=5)
-            m_a = NgramModel.fit(texts["train"], y["train"], w_ng * np.where(disputed, a, 1.0))
-            n_a = {k: m_a.decision_function(texts[k]) for k in ("dev", "test")}
+            o_a, n_a = ngram_scores(weight=w_ng * np.where(disputed, a, 1.0))
             alone(f"adjudicated_w {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_a.items()})
             combine(f"adjudicated_w {a}", o_a, n_a, weight=w_tr * np.where(disputed, a, 1.0), key="adjudicated_w")
     for name, fa in (("ngram_1_4", {"ngram_range": (1, 4)}), ("ngram_c1", {"c": 1.0}), ("ngram_c16", {"c": 16.0}),
