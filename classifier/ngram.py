@@ -156,7 +156,10 @@ class NgramModel:
         """Log-odds of ``fundraising`` per text."""
         if not len(texts):
             return np.zeros(0, dtype=np.float32)
-        x = self.transform(texts)
+        return self.decision_from_matrix(self.transform(texts))
+
+    def decision_from_matrix(self, x) -> np.ndarray:
+        """Log-odds from already vectorised texts (``transform``), for callers that reuse the vectors."""
         return np.asarray(x @ self.coef + self.intercept, dtype=np.float32).ravel()
 
     def predict_proba(self, texts: Sequence[str | None]) -> np.ndarray:

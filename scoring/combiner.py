@@ -37,6 +37,7 @@ from scoring import features as F
 FORMAT = 1
 JSON_FILE = "combiner.json"
 NGRAM_DIR = "ngram"
+NEIGHBOURS_DIR = "neighbours"
 ROOT_DIR = "combiner"
 NO_CLASSIFIER = "keywords-ngram"
 
@@ -87,6 +88,7 @@ class Combiner:
     clf_std: float = 1.0
     ngram: Any | None = None  # classifier.ngram.NgramModel
     meta: dict = field(default_factory=dict)
+    neighbours: Any | None = None  # classifier.neighbours.NeighbourIndex, over the n-gram model's TF-IDF rows
 
     @property
     def version(self) -> str:
@@ -103,6 +105,16 @@ class Combiner:
     # ------------------------------------------------------------------------------------------ scoring
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         return np.array([[float(r.get(n, 0.0)) for n in self.names] for r in rows], dtype=np.float64)
+
+    def detector_matrix(self, kw: Sequence[Mapping[str, float]], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Stage 1's input for new texts (the n-gram model's log-odds and, when fitted with them, the neighbours'),
+        the n-gram log-odds alone, and the texts' TF-IDF vectors (None without an n-gram model): vectorised once."""
+        if self.ngram is None:
+            return rows_matrix(kw, np.zeros(len(texts))), np.zeros(len(texts)), None
+        x = self.ngram.transform(list(texts))
+        ngram = self.ngram.decision_from_matrix(x)
+        nb = self.neighbours.logodds(x) if self.neighbours is not None else None
+        return rows_matrix(kw, ngram, nb), ngram, x
 
     def stage1(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std) @ self.coef + self.intercept
@@ -150,6 +162,8 @@ class Combiner:
             }
             if self.ngram is not None:
                 self.ngram.save(tmp / NGRAM_DIR, self.meta.get("ngram_version", "ngram"))
+            if self.neighbours is not None:
+                self.neighbours.save(tmp / NEIGHBOURS_DIR)
             (tmp / JSON_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
             if directory.exists():
                 old = directory.with_name(directory.name + ".old")
@@ -175,6 +189,13 @@ class Combiner:
             from classifier.ngram import NgramModel
 
             ngram = NgramModel.load(directory / NGRAM_DIR)
+        neighbours = None
+        if (directory / NEIGHBOURS_DIR).exists():
+            from classifier.neighbours import NeighbourIndex
+
+            neighbours = NeighbourIndex.load(directory / NEIGHBOURS_DIR)
+        if (F.NEIGHBOURS.name in doc["names"]) != (neighbours is not None):
+            raise ValueError(f"{directory}: the neighbour feature and the neighbour index come together")
         s2 = doc["stage2"]
         return cls(
             list(doc["names"]),
@@ -190,6 +211,7 @@ class Combiner:
             float(s2["clf_std"]),
             ngram,
             dict(doc.get("meta") or {}),
+            neighbours,
         )
 
 
@@ -215,20 +237,29 @@ class FitData:
     clf: np.ndarray | None  # classifier logits (dev/test only meaningful)
     y: np.ndarray
     weight: np.ndarray
+    neighbours: np.ndarray | None = None  # the neighbours' log-odds (out-of-fold on train), when used
 
 
-def stage1_names() -> list[str]:
-    return [f.name for f in F.KEYWORD_FEATURES] + [F.NGRAM.name]
+def _stage1_features(neighbours: bool) -> list[F.Feature]:
+    return [*F.KEYWORD_FEATURES, F.NGRAM] + ([F.NEIGHBOURS] if neighbours else [])
 
 
-def stage1_signs() -> list[int]:
-    return [f.sign for f in F.KEYWORD_FEATURES] + [F.NGRAM.sign]
+def stage1_names(neighbours: bool = False) -> list[str]:
+    return [f.name for f in _stage1_features(neighbours)]
 
 
-def rows_matrix(kw: Sequence[Mapping[str, float]], ngram: np.ndarray) -> np.ndarray:
-    names = stage1_names()
-    x = np.array([[float(r.get(n, 0.0)) for n in names[:-1]] for r in kw], dtype=np.float64).reshape(len(kw), -1)
-    return np.hstack([x, np.asarray(ngram, dtype=np.float64).reshape(-1, 1)])
+def stage1_signs(neighbours: bool = False) -> list[int]:
+    return [f.sign for f in _stage1_features(neighbours)]
+
+
+def rows_matrix(kw: Sequence[Mapping[str, float]], ngram: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
+    """Keyword features, then the n-gram log-odds, then (when given) the neighbours' log-odds: stage 1's columns."""
+    names = [f.name for f in F.KEYWORD_FEATURES]
+    x = np.array([[float(r.get(n, 0.0)) for n in names] for r in kw], dtype=np.float64).reshape(len(kw), -1)
+    cols = [x, np.asarray(ngram, dtype=np.float64).reshape(-1, 1)]
+    if neighbours is not None:
+        cols.append(np.asarray(neighbours, dtype=np.float64).reshape(-1, 1))
+    return np.hstack(cols)
 
 
 def fit(
@@ -238,10 +269,15 @@ def fit(
     ngram_model: Any | None,
     meta: Mapping[str, Any],
     l2: float = 1.0,
+    neighbours: Any | None = None,
 ) -> Combiner:
-    """Stage 1 on train (out-of-fold n-gram scores), stage 2 on dev (classifier logit + calibration)."""
-    names, signs = stage1_names(), stage1_signs()
-    x_tr = rows_matrix(train.kw, train.ngram)
+    """Stage 1 on train (out-of-fold n-gram and neighbour scores), stage 2 on dev (classifier logit + calibration).
+    ``neighbours``: the index served with the combination, when ``train.neighbours`` holds its out-of-fold scores."""
+    use_nb = train.neighbours is not None
+    if use_nb != (dev.neighbours is not None):
+        raise ValueError("train and dev both carry the neighbours' scores, or neither does")
+    names, signs = stage1_names(use_nb), stage1_signs(use_nb)
+    x_tr = rows_matrix(train.kw, train.ngram, train.neighbours)
     mean = x_tr.mean(0)
     std = x_tr.std(0)
     std[std < 1e-6] = 1.0
@@ -250,7 +286,7 @@ def fit(
     neg = max(1.0, len(y) - y.sum())
     balance = np.where(y > 0, len(y) / (2 * pos), len(y) / (2 * neg))
     coef, b0 = fit_logistic((x_tr - mean) / std, y, balance * train.weight, signs, l2)
-    comb = Combiner(names, signs, mean, std, coef, b0, ngram=ngram_model, meta=dict(meta))
+    comb = Combiner(names, signs, mean, std, coef, b0, ngram=ngram_model, meta=dict(meta), neighbours=neighbours)
     fit_stage2(comb, dev)
     comb.meta["version"] = "comb-" + hashlib.sha256(
         json.dumps([coef.tolist(), b0, comb.a, comb.b, comb.c, dict(meta)], sort_keys=True, default=str).encode()
@@ -261,7 +297,7 @@ def fit(
 def fit_stage2(comb: Combiner, dev: FitData) -> None:
     """Stage 2 on dev: z = a·(stage 1) + b·(standardised classifier logit) + c with a, b ≥ 0 (Platt scaling of stage
     1 alone without a classifier); set on ``comb`` in place."""
-    z1 = comb.stage1(rows_matrix(dev.kw, dev.ngram))
+    z1 = comb.stage1(rows_matrix(dev.kw, dev.ngram, dev.neighbours))
     if dev.clf is not None:
         clf = np.asarray(dev.clf, dtype=np.float64)
         comb.clf_mean, comb.clf_std = float(clf.mean()), float(clf.std() or 1.0)

@@ -42,7 +42,7 @@ GUARANTEE_WORDS = ("保本", "保息", "保收益", "保证", "稳赚", "零风�
 class Feature:
     name: str
     sign: int  # +1 evidence for, -1 against, 0 unconstrained
-    source: str  # keywords | ngram | classifier | text
+    source: str  # keywords | ngram | neighbours | classifier | text
 
 
 def _features() -> list[Feature]:
@@ -70,6 +70,7 @@ def _features() -> list[Feature]:
 KEYWORD_FEATURES: list[Feature] = _features()
 NGRAM = Feature("ngram_logit", +1, "ngram")
 CLASSIFIER = Feature("clf_logit", +1, "classifier")
+NEIGHBOURS = Feature("neighbour_logodds", +1, "neighbours")
 
 
 def _noisy_or(ws: Sequence[float]) -> float:
@@ -243,6 +244,10 @@ def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) ->
         top = extra.get("ngram_top") or []
         tail = f"，{'、'.join(top)}" if up and top else ""
         return f"字符模型{'判为集资宣传' if up else '判为非集资'}（{p:.2f}{tail}）"
+    if name == "neighbour_logodds":
+        near = [i for i, label, _ in extra.get("neighbours_near") or [] if bool(label) == up]
+        tail = f"：{'、'.join(near)}" if near else ""
+        return f"与已判定为{'集资宣传' if up else '非集资'}的样本相近{tail}"
     if name == "clf_logit":
         p = float(extra.get("classifier_prob", 0.0))
         return f"分类器{'判为集资宣传' if up else '判为非集资'}（{p:.2f}）"

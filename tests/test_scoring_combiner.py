@@ -66,8 +66,14 @@ def _row(**over: float) -> dict[str, float]:
     return f
 
 
-def _score(comb: C.Combiner, feats: dict[str, float], ngram: float = 0.0, clf: float | None = None) -> float:
-    x = C.rows_matrix([feats], np.array([ngram]))
+def _matrix(comb: C.Combiner, feats: list[dict[str, float]], ngram: np.ndarray, nb: float = 0.0) -> np.ndarray:
+    """Stage 1's columns; the neighbours' log-odds ``nb`` when the combination was fitted with them."""
+    return C.rows_matrix(feats, ngram, np.full(len(feats), nb) if comb.neighbours is not None else None)
+
+
+def _score(comb: C.Combiner, feats: dict[str, float], ngram: float = 0.0, clf: float | None = None,
+           nb: float = 0.0) -> float:
+    x = _matrix(comb, [feats], np.array([ngram]), nb)
     return float(comb.predict(x, None if clf is None else np.array([clf]))[0])
 
 
@@ -87,7 +93,9 @@ def test_monotone_in_each_detectors_score(fitted):
     by_clf = [_score(fitted, base, 0.0, c) for c in grid]
     by_ngram = [_score(fitted, base, g, 0.0) for g in grid]
     by_kw = [_score(fitted, _row(kw_score=k, cat_return=0.3), 0.0, 0.0) for k in np.linspace(0, 1, 11)]
-    for seq in (by_clf, by_ngram, by_kw):
+    assert fitted.neighbours is not None and F.NEIGHBOURS.name in fitted.names
+    by_nb = [_score(fitted, base, 0.0, 0.0, nb) for nb in grid]
+    for seq in (by_clf, by_ngram, by_kw, by_nb):
         assert all(b >= a - 1e-12 for a, b in zip(seq, seq[1:], strict=False)), seq
     assert by_clf[-1] > by_clf[0] and by_ngram[-1] > by_ngram[0]
     # and in every piece of evidence: every weight has its feature's sign
@@ -135,13 +143,16 @@ def test_explain_picks_the_largest_contributions_in_the_verdicts_direction(match
 def test_saved_without_pickle_and_versioned_with_the_classifier(tmp_path, no_clf, fitted):
     path = C.path_for(tmp_path, None)
     no_clf.save(path)
-    assert sorted(p.name for p in path.rglob("*") if p.is_file()) == ["combiner.json", "ngram.json", "ngram.npz"]
+    assert sorted(p.name for p in path.rglob("*") if p.is_file()) == [
+        "combiner.json", "neighbours.json", "neighbours.npz", "ngram.json", "ngram.npz"]
     back = C.load_for(tmp_path, None)
     feats = [_row(kw_score=0.7, cat_return=0.5), _row()]
     ng = np.array([1.5, -2.0])
-    assert np.allclose(back.predict(C.rows_matrix(feats, ng)), no_clf.predict(C.rows_matrix(feats, ng)))
+    assert np.allclose(back.predict(_matrix(back, feats, ng, 0.8)), no_clf.predict(_matrix(no_clf, feats, ng, 0.8)))
     texts = ["保本保息年化18%", "今天天气很好"]
     assert np.allclose(back.ngram.decision_function(texts), no_clf.ngram.decision_function(texts))
+    # the served neighbours score as the fitted ones (the stored cosines are float16: equal to 1e-3)
+    assert np.allclose(back.detector_matrix(feats, texts)[0], no_clf.detector_matrix(feats, texts)[0], atol=1e-3)
     assert C.load_for(tmp_path, "clf-other") is None
     _as_version(fitted, "clf-test").save(C.path_for(tmp_path, "clf-test"))
     assert C.load_for(tmp_path, "clf-test").uses_classifier
@@ -181,3 +192,17 @@ def test_a_combination_fitted_by_an_older_recipe_is_refitted(tmp_path, no_clf, m
     fitting.ensure_combiner(tmp_path, rows, matcher, None)
     assert calls == [1]  # the current recipe and data are
     assert no_clf.meta["recipe"] == fitting.FIT_RECIPE and no_clf.meta["class_power"] == fitting.CLASS_POWER
+
+
+def test_a_copy_of_a_judged_pitch_names_the_case_it_resembles(no_clf, matcher):
+    """The neighbours' evidence is shown with the ids of the judged rows it rests on, with their own labels."""
+    rows = {r["id"]: r for r in _seed_rows()}
+    pitch = next(r for r in _seed_rows() if r["split"] == "train" and r["label"] == "fundraising"
+                 and r["source"] == "sms-spam-corpus")
+    near = no_clf.neighbours.nearest(no_clf.ngram.transform([pitch["text"]])[0], 2)
+    assert near[0][0] == pitch["id"] and near[0][1] == 1 and near[0][2] == pytest.approx(1.0, abs=1e-3)
+    assert all(rows[i]["label"] == ("fundraising" if label else "negative") for i, label, _ in near)
+    assert no_clf.neighbours.logodds(no_clf.ngram.transform([pitch["text"]]))[0] > 0
+    line = C.explain({F.NEIGHBOURS.name: 2.0, "kw_score": 0.3}, 0.9, True, None,
+                     {"neighbours_near": near, "kw_score": 0.5})
+    assert f"与已判定为集资宣传的样本相近：{pitch['id']}" in line, line

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from keywords import Lexicon, Matcher
@@ -123,3 +124,31 @@ def test_report_per_reading_splits_agreed_from_adjudicated_rows(scorer, tmp_path
             got, want = rep["by_reading"][g][n], alone["detectors"][n]
             for k in ("n", "positives", "precision", "recall", "f1", "flag_rate_hard", "recall_at_10pct_hard_lexicon"):
                 assert got[k] == want[k], (g, n, k)
+
+
+def test_f1_interval_brackets_the_point_figure_and_narrows_with_more_rows():
+    from scoring.evaluate import f1_interval, prf
+
+    rng = np.random.default_rng(1)
+    gold = rng.random(2000) < 0.2
+    pred = np.where(rng.random(2000) < 0.8, gold, ~gold)  # a noisy detector
+    f1 = prf(list(pred), list(gold))[2]
+    lo, hi = f1_interval(pred, gold)
+    assert lo < f1 < hi
+    lo_s, hi_s = f1_interval(pred[:200], gold[:200])
+    assert hi_s - lo_s > 1.5 * (hi - lo)  # ten times fewer rows: about three times wider
+    assert f1_interval(gold, gold) == (1.0, 1.0)
+
+
+def test_f1_delta_interval_tells_a_real_gain_from_none():
+    from scoring.evaluate import f1_delta_interval
+
+    rng = np.random.default_rng(2)
+    gold = rng.random(1000) < 0.25
+    weak = np.where(rng.random(1000) < 0.7, gold, ~gold)
+    strong = np.where(rng.random(1000) < 0.95, gold, ~gold)
+    assert f1_delta_interval(weak, weak, gold) == (0.0, 0.0)
+    lo, hi = f1_delta_interval(weak, strong, gold)
+    assert 0 < lo < hi
+    with pytest.raises(ValueError):
+        f1_delta_interval(weak[:10], strong[:10], gold[:9])

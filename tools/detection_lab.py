@@ -23,7 +23,9 @@ out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf
 them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone.
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
-rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one.
+rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one. Each line
+after the base's also gives the paired bootstrap interval of the test F1 gain over the base at 0.5
+(``scoring.evaluate.f1_delta_interval``): an interval that straddles zero is noise.
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ def prf(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+_BASE_TEST: dict[str, np.ndarray] = {}  # the base variant's test verdicts at 0.5, for the paired intervals
+
+
 def report(name: str, split_rows: dict, scores: dict, thr_dev: float) -> None:
+    """One line per variant; after the base, also the paired bootstrap interval of its test F1 minus the base's."""
+    from scoring.evaluate import f1_delta_interval
+
     line = [f"{name:<28}"]
     for split in ("dev", "test"):
         rows, s = split_rows[split], scores[split]
@@ -66,6 +74,13 @@ def report(name: str, split_rows: dict, scores: dict, thr_dev: float) -> None:
             p, r, f = prf(pred, gold)
             rate = float(pred[hard].mean()) if hard.any() else 0.0
             line.append(f"{split}@{thr:.2f} P{p:.3f} R{r:.3f} F{f:.3f} H{rate:.3f}")
+    test_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["test"]])
+    test_pred = np.asarray(scores["test"]) >= 0.5
+    if name == "base":
+        _BASE_TEST["pred"] = test_pred
+    elif "pred" in _BASE_TEST:
+        lo, hi = f1_delta_interval(_BASE_TEST["pred"], test_pred, test_gold)
+        line.append(f"test ΔF1 vs base, 95 % paired bootstrap [{lo:+.3f}, {hi:+.3f}]")
     print("  ".join(line), flush=True)
 
 
