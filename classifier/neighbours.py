@@ -86,18 +86,20 @@ class NeighbourIndex:
         return cls(m, labels, ids, int(doc["k"]))
 
 
-def rate_logodds(x, matrix, labels: np.ndarray, k: int = K) -> np.ndarray:
-    """The neighbours' score of each row of ``x`` against the labelled rows ``matrix`` (see the module's text)."""
+def rate_logodds(x, matrix, labels: np.ndarray, k: int = K, weights: np.ndarray | None = None) -> np.ndarray:
+    """The neighbours' score of each row of ``x`` against the labelled rows ``matrix`` (see the module's text);
+    ``weights``: each labelled row's weight on top of its similarity (tools/detection_lab.py's knn_class)."""
     n_query, n_ref = x.shape[0], matrix.shape[0]
     out = np.zeros(n_query, dtype=np.float64)
     if not n_query or not n_ref:
         return out
     kk = min(k, n_ref)
     y = np.asarray(labels, dtype=np.float64)
+    w = np.ones(n_ref) if weights is None else np.asarray(weights, dtype=np.float64)
     for start in range(0, n_query, CHUNK):
         sim = np.asarray((x[start:start + CHUNK] @ matrix.T).todense(), dtype=np.float64)
         top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk] if kk < n_ref else np.tile(np.arange(n_ref), (len(sim), 1))
-        s = np.take_along_axis(sim, top, 1)
+        s = np.take_along_axis(sim, top, 1) * w[top]
         rate = ((s * y[top]).sum(1) + PRIOR) / (s.sum(1) + 2 * PRIOR)
         out[start:start + len(sim)] = np.log(rate / (1 - rate))
     return out

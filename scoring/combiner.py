@@ -7,14 +7,15 @@ with a risk disclosure is weighed as the rubric weighs it.
 
 Fitting (``fit``), chosen for a 2-core CPU budget:
 - stage 1 on the **train** split: lexicon features + the character n-gram model's **out-of-fold** log-odds (5 folds,
-  near-duplicates in one fold), so the weight of the n-gram score is learnt on predictions for unseen rows;
+  near-duplicates in one fold) + the nearest judged rows' verdict out of the same folds (``classifier.neighbours``),
+  so the weights of both are learnt on predictions for unseen rows;
 - stage 2 on the **dev** split: z = a·z₁ + b·(classifier logit) + c, a, b ≥ 0. The transformer is trained on the
   whole train split (k-fold retraining would cost k × 5–10 min), so its only unbiased predictions are on dev; three
   parameters on ~500 dev rows also calibrate the score (predicted score ≈ observed rate). Without a classifier,
   stage 2 is plain Platt scaling of z₁.
 Every weight has the sign of its feature (``features.Feature.sign``): evidence never lowers the score and
 counter-evidence never raises it, so the score is monotone in each detector's score. Stored as JSON + the n-gram
-model's arrays (no pickle).
+model's and the neighbour index's arrays (no pickle).
 """
 
 from __future__ import annotations

@@ -19,8 +19,13 @@ distillation of that teacher into the n-gram model over the unread pool), source
 each source as well, ``classifier.dataset.source_class_factors`` at powers 0 (stop 20's recipe) / 0.25 / 0.5 / 1,
 for the n-gram model and optionally stage 1), stage2_train_oof (with ``--probe`` or ``--clf-logits``: stage 2 fitted on the train rows'
 out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf-logits`` takes
-``tools.oof_classifier``'s file, the logits of a fine-tuned classifier). The n-gram model's rows are weighted as ``scoring.fitting`` weighs
-them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone.
+``tools.oof_classifier``'s file, the logits of a fine-tuned classifier), no_neighbours (the combination without the
+nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn (k = 5 and 50 neighbours instead of
+20), knn_real (only the real train rows as neighbours), knn_class (each neighbour weighed by
+``source_class_factors``: a pitch among SMS neighbours counts as much as the SMS corpus's many non-pitches). The n-gram model's rows are weighted as ``scoring.fitting``
+weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
+stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
+``combine`` (stage2_train_oof, self_training, distill) do without them.
 
 Every variant is fitted on train (+ dev for stage 2 / thresholds) and selected by its dev F1; the test split (real
 rows only) is printed for the record. The thresholds are 0.5 (the product's) and the dev-optimal one. Each line
@@ -37,15 +42,16 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier import neighbours as nbr
 from classifier.calibrate import choose_threshold
 from classifier.dataset import by_split, label_to_int, load_rows, source_class_factors, source_weights
-from classifier.ngram import NgramModel, out_of_fold
+from classifier.ngram import NgramModel, fold_ids, out_of_fold
 from classifier.paths import default_seed_path
 from keywords import LexiconStore, Matcher
 from scoring import combiner as C
 from scoring import features as F
 from scoring.engine import load_classifier
-from scoring.fitting import CLASS_POWER
+from scoring.fitting import CLASS_POWER, NEIGHBOURS
 
 HARD = ("finance_legit", "warning_news")
 
@@ -125,29 +131,52 @@ def main() -> None:
     split_rows = {"dev": dv, "test": te}
     want = set(args.variants.split(",")) if args.variants != "all" else None
 
-    def ngram_scores(weight=None, **fit_args):
+    def ngram_scores(weight=None, return_model=False, **fit_args):
         """Out-of-fold train scores and dev/test scores of the n-gram model (``weight``: default the product's)."""
         w = w_ng if weight is None else weight
         oof = out_of_fold(texts["train"], y["train"], w, k=5, **fit_args)
         model = NgramModel.fit(texts["train"], y["train"], w, **fit_args)
-        return oof, {k: model.decision_function(texts[k]) for k in ("dev", "test")}
+        out = oof, {k: model.decision_function(texts[k]) for k in ("dev", "test")}
+        return (*out, model) if return_model else out
+
+    def neighbour_scores(vectors, k=nbr.K, ref=None, weights=None):
+        """The neighbours' log-odds as scoring.fitting computes them: out of fold on train, every train row (or the
+        ``ref`` ones) as the reference of dev and test; ``weights``: each reference row's weight."""
+        ref = np.ones(len(tr), bool) if ref is None else ref
+        wr = np.ones(len(tr)) if weights is None else np.asarray(weights)
+        folds = fold_ids(texts["train"], y["train"], 5)
+        out = {"train": np.zeros(len(tr))}
+        for f in range(5):
+            held, others = np.flatnonzero(folds == f), np.flatnonzero((folds != f) & ref)
+            out["train"][held] = nbr.rate_logodds(vectors["train"][held], vectors["train"][others],
+                                                  y["train"][others], k, wr[others])
+        r = np.flatnonzero(ref)
+        for s in ("dev", "test"):
+            out[s] = nbr.rate_logodds(vectors[s], vectors["train"][r], y["train"][r], k, wr[r])
+        return out
 
     def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
-                key=None):
-        """``weight``: train weights (default the source weights); ``key``: the variant to gate on (default name)."""
+                key=None, nb="product"):
+        """``weight``: train weights (default the source weights); ``key``: the variant to gate on (default name);
+        ``nb``: the neighbours' scores per split (default the product's, None: without them)."""
         if want and (key or name) not in want:
             return
+        nb = nb_base if isinstance(nb, str) else nb
         dmask = np.ones(len(dv), bool) if dev_mask is None else dev_mask
         tmask = np.ones(len(tr), bool) if train_mask is None else train_mask
         w_fit = w_tr if weight is None else weight
+        nb_dev = nb["dev"][dmask] if nb is not None else None
         dev_fd = C.FitData([kw["dev"][i] for i in np.flatnonzero(dmask)], ng["dev"][dmask],
-                           logit["dev"][dmask] if (use_clf and clf) else None, y["dev"][dmask], np.ones(dmask.sum()))
-        tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask])
+                           logit["dev"][dmask] if (use_clf and clf) else None, y["dev"][dmask], np.ones(dmask.sum()),
+                           nb_dev)
+        tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask],
+                          nb["train"][tmask] if nb is not None else None)
         comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2)
         if stage1 is not None:  # another stage 1 (same features), the same stage 2 on dev
             comb.stage1 = stage1(tr_fd)
             C.fit_stage2(comb, dev_fd)
-        scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k]), logit.get(k) if (use_clf and clf) else None)
+        scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k], nb[k] if nb is not None else None),
+                                  logit.get(k) if (use_clf and clf) else None)
                   for k in ("dev", "test")}
         thr = choose_threshold(scores["dev"], y["dev"])
         report(name, split_rows, scores, float(thr))
@@ -165,7 +194,9 @@ def main() -> None:
         g.fit(C.rows_matrix(fd.kw, fd.ngram), fd.y, sample_weight=bal * fd.weight)
         return g.decision_function
 
-    oof, ng = ngram_scores()
+    oof, ng, ng_model = ngram_scores(return_model=True)
+    vectors = {k: ng_model.transform(texts[k]) for k in ("train", "dev", "test")}
+    nb_base = neighbour_scores(vectors) if NEIGHBOURS else None
     print(f"n-gram base {time.time() - t0:.0f} s", flush=True)
     report("ngram alone", split_rows, {k: 1 / (1 + np.exp(-ng[k])) for k in ng},
            float(choose_threshold(1 / (1 + np.exp(-ng["dev"])), y["dev"])))
@@ -174,6 +205,14 @@ def main() -> None:
         report("classifier alone", split_rows, pc, float(choose_threshold(pc["dev"], y["dev"])))
     combine("base", oof, ng)
     combine("no_classifier", oof, ng, use_clf=False)
+    combine("no_neighbours", oof, ng, nb=None)
+    for k_nb in (5, 50) if not want or "knn" in want else ():
+        combine(f"knn k={k_nb}", oof, ng, nb=neighbour_scores(vectors, k_nb), key="knn")
+    if not want or "knn_class" in want:  # each neighbour weighed by its source's class balance, as the n-gram's rows
+        combine("knn_class", oof, ng, nb=neighbour_scores(vectors, weights=source_class_factors(tr, CLASS_POWER)))
+    if not want or "knn_real" in want:  # only real train rows as neighbours: written templates vouch for none
+        combine("knn_real", oof, ng, nb=neighbour_scores(vectors, ref=~np.array(
+            [str(r.get("source", "")).startswith("written") for r in tr])))
     real_dev = np.array([not str(r.get("source", "")).startswith("written") for r in dv])
     combine("real_dev_stage2", oof, ng, dev_mask=real_dev)
     combine("l2_0.1", oof, ng, l2=0.1)
@@ -187,7 +226,7 @@ def main() -> None:
         m_nw = NgramModel.fit(t_real, y_real, w_real)
         n_nw = {k: m_nw.decision_function(texts[k]) for k in ("dev", "test")}
         alone("no_written", {k: 1 / (1 + np.exp(-v)) for k, v in n_nw.items()})
-        combine("no_written", o_nw, n_nw, train_mask=~written)
+        combine("no_written", o_nw, n_nw, train_mask=~written, nb=neighbour_scores(vectors, ref=~written))
     # the classes balanced within each source too, for the n-gram model (power 0: stop 20's recipe)
     for a in (0.0, 0.25, 0.5, 1.0) if not want or "source_class" in want else ():
         w_sc = w_tr * np.asarray(source_class_factors(tr, a)) if a else w_tr
@@ -202,7 +241,6 @@ def main() -> None:
         if oof_clf is None:
             from sklearn.linear_model import LogisticRegression
 
-            from classifier.ngram import fold_ids
 
             z_tr = sc.transform(z["train"])
             folds = fold_ids(texts["train"], y["train"])
