@@ -38,6 +38,10 @@ class NeighbourIndex:
     ids: list[str]
     k: int = K
 
+    def __post_init__(self) -> None:
+        # features × rows, converted once: a product with ``matrix.T`` would convert all 2 M entries per call
+        self._by_feature = self.matrix.T.tocsr()
+
     @classmethod
     def build(cls, matrix, labels: Sequence[int], ids: Sequence[str], k: int = K) -> NeighbourIndex:
         from scipy.sparse import csr_matrix
@@ -49,13 +53,20 @@ class NeighbourIndex:
 
     def logodds(self, x) -> np.ndarray:
         """Log-odds of the similarity-weighted fundraising rate of each query row's ``k`` nearest labelled rows."""
-        return rate_logodds(x, self.matrix, self.labels, self.k)
+        return rate_logodds(x, self._by_feature, self.labels, self.k, transposed=True)
+
+    def score(self, x, n_near: int = 2) -> tuple[np.ndarray, list[list[tuple[str, int, float]]]]:
+        """``logodds`` and, from the same similarities, each row's ``n_near`` most similar labelled rows as (id,
+        label, cosine), most similar first: what the explanation names."""
+        top: list = []
+        out = rate_logodds(x, self._by_feature, self.labels, self.k, transposed=True, top=top)
+        near = [[(self.ids[i], int(self.labels[i]), round(float(c), 3)) for i, c in row[:n_near] if c > 0]
+                for row in top]
+        return out, near
 
     def nearest(self, x_row, n: int = 2) -> list[tuple[str, int, float]]:
         """The ``n`` most similar labelled rows of one query row: (id, label, cosine), most similar first."""
-        sim = np.asarray((x_row @ self.matrix.T).todense()).ravel()
-        top = np.argsort(-sim)[:n]
-        return [(self.ids[i], int(self.labels[i]), round(float(sim[i]), 3)) for i in top if sim[i] > 0]
+        return self.score(x_row, n)[1][0]
 
     def save(self, directory: Path) -> Path:
         directory = Path(directory)
@@ -86,10 +97,14 @@ class NeighbourIndex:
         return cls(m, labels, ids, int(doc["k"]))
 
 
-def rate_logodds(x, matrix, labels: np.ndarray, k: int = K, weights: np.ndarray | None = None) -> np.ndarray:
+def rate_logodds(x, matrix, labels: np.ndarray, k: int = K, weights: np.ndarray | None = None,
+                 transposed: bool = False, top: list | None = None) -> np.ndarray:
     """The neighbours' score of each row of ``x`` against the labelled rows ``matrix`` (see the module's text);
-    ``weights``: each labelled row's weight on top of its similarity (tools/detection_lab.py's knn_class)."""
-    n_query, n_ref = x.shape[0], matrix.shape[0]
+    ``weights``: each labelled row's weight on top of its similarity (tools/detection_lab.py's knn_class);
+    ``transposed``: ``matrix`` is already features × labelled rows, in CSR; ``top``: a list that receives, per
+    query row, its ``k`` neighbours as (row index, cosine), most similar first."""
+    by_feature = matrix if transposed else matrix.T.tocsr()
+    n_query, n_ref = x.shape[0], by_feature.shape[1]
     out = np.zeros(n_query, dtype=np.float64)
     if not n_query or not n_ref:
         return out
@@ -97,10 +112,15 @@ def rate_logodds(x, matrix, labels: np.ndarray, k: int = K, weights: np.ndarray 
     y = np.asarray(labels, dtype=np.float64)
     w = np.ones(n_ref) if weights is None else np.asarray(weights, dtype=np.float64)
     for start in range(0, n_query, CHUNK):
-        sim = np.asarray((x[start:start + CHUNK] @ matrix.T).todense(), dtype=np.float64)
-        top = np.argpartition(-sim, kk - 1, axis=1)[:, :kk] if kk < n_ref else np.tile(np.arange(n_ref), (len(sim), 1))
-        s = np.take_along_axis(sim, top, 1) * w[top]
-        rate = ((s * y[top]).sum(1) + PRIOR) / (s.sum(1) + 2 * PRIOR)
+        sim = np.asarray((x[start:start + CHUNK] @ by_feature).todense(), dtype=np.float64)
+        idx = np.argpartition(-sim, kk - 1, axis=1)[:, :kk] if kk < n_ref else np.tile(np.arange(n_ref), (len(sim), 1))
+        cos = np.take_along_axis(sim, idx, 1)
+        s = cos * w[idx]
+        rate = ((s * y[idx]).sum(1) + PRIOR) / (s.sum(1) + 2 * PRIOR)
+        if top is not None:
+            order = np.argsort(-cos, axis=1, kind="stable")
+            top += [list(zip(i.tolist(), c.tolist(), strict=True)) for i, c in
+                    zip(np.take_along_axis(idx, order, 1), np.take_along_axis(cos, order, 1), strict=True)]
         out[start:start + len(sim)] = np.log(rate / (1 - rate))
     return out
 

@@ -107,15 +107,18 @@ class Combiner:
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         return np.array([[float(r.get(n, 0.0)) for n in self.names] for r in rows], dtype=np.float64)
 
-    def detector_matrix(self, kw: Sequence[Mapping[str, float]], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+    def detector_matrix(self, kw: Sequence[Mapping[str, float]], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list]:
         """Stage 1's input for new texts (the n-gram model's log-odds and, when fitted with them, the neighbours'),
-        the n-gram log-odds alone, and the texts' TF-IDF vectors (None without an n-gram model): vectorised once."""
+        the n-gram log-odds alone, and each text's two nearest judged rows (empty lists without the neighbours):
+        the texts are vectorised once for all three."""
         if self.ngram is None:
-            return rows_matrix(kw, np.zeros(len(texts))), np.zeros(len(texts)), None
+            return rows_matrix(kw, np.zeros(len(texts))), np.zeros(len(texts)), [[] for _ in texts]
         x = self.ngram.transform(list(texts))
         ngram = self.ngram.decision_from_matrix(x)
-        nb = self.neighbours.logodds(x) if self.neighbours is not None else None
-        return rows_matrix(kw, ngram, nb), ngram, x
+        if self.neighbours is None:
+            return rows_matrix(kw, ngram), ngram, [[] for _ in texts]
+        nb, near = self.neighbours.score(x)
+        return rows_matrix(kw, ngram, nb), ngram, near
 
     def stage1(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std) @ self.coef + self.intercept

@@ -71,7 +71,7 @@ class Scorer:
         if c is None or not texts:
             return [None] * len(texts)
         kwf = [F.keyword_features(kw, t) for kw, t in zip(kws, texts, strict=True)]
-        x, ngram, vectors = c.detector_matrix(kwf, texts)
+        x, ngram, near = c.detector_matrix(kwf, texts)
         clf = np.array([F.prob_logit(p) for p in probs]) if c.uses_classifier else None
         scores = c.predict(x, clf)
         out: list[Combined | None] = []
@@ -82,8 +82,8 @@ class Scorer:
             extra: dict[str, Any] = {"kw_score": kwf[i]["kw_score"], "ngram_prob": ng_prob, "classifier_prob": p}
             if flagged and c.ngram is not None and contrib.get(F.NGRAM.name, 0.0) > 0:
                 extra["ngram_top"] = [g for g, _ in c.ngram.top_ngrams(text, 2)]
-            if c.neighbours is not None and abs(contrib.get(F.NEIGHBOURS.name, 0.0)) > 0.05:
-                extra["neighbours_near"] = c.neighbours.nearest(vectors[i], 2)
+            if near[i]:
+                extra["neighbours_near"] = near[i]
             why = comb.explain(contrib, float(scores[i]), flagged, kw, extra)
             out.append(Combined(float(scores[i]), why, c.version, ng_prob))
         return out

@@ -41,6 +41,10 @@ def test_saved_and_loaded_index_scores_the_same(tmp_path):
     back = nb.NeighbourIndex.load(index.save(tmp_path / "nb"))
     assert np.allclose(back.logodds(x), index.logodds(x), atol=1e-3)
     assert back.nearest(x[3], 1)[0][0] == "r3"
+    scores, near = index.score(x, n_near=3)
+    assert np.array_equal(scores, index.logodds(x))  # one pass gives both
+    for i, row in enumerate(near):
+        assert row[0][0] == f"r{i}" and [c for _, _, c in row] == sorted((c for _, _, c in row), reverse=True)
     assert not any(p.suffix == ".pkl" for p in (tmp_path / "nb").iterdir())
     with pytest.raises(ValueError):
         nb.NeighbourIndex.build(x, [1, 0], ["a", "b"])
