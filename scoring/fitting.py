@@ -20,11 +20,14 @@ from scoring import features as F
 # Why 1.0: tools/detection_lab.py's source_class variant (seed v3, fitted on train, chosen on dev) gave the combination
 # dev F1 0.894 at 0.5 against 0.891 (0.5), 0.892 (0.25) and 0.888 without; the real test rows moved 0.793 -> 0.798.
 CLASS_POWER = 1.0
-# Why on: tools/detection_lab.py's knn variant (seed v3, fitted on train, chosen on dev) gave the combination dev F1
-# 0.899 at 0.5 against 0.891 without, most of it on dev's real rows (0.786 -> 0.801), and hard flags 2.7 -> 2.4 %.
-NEIGHBOURS = True
+# Which train rows serve as neighbours: "real" (corpus rows), "all" (written rows too) or "" (no neighbours).
+# Why "real": in tools/detection_lab.py (seed v3, fitted on train) real neighbours gave dev F1 0.894 against 0.891
+# without; every train row gave 0.899 but lost two rows of the demo site's answer key (a pitch missed, a false
+# alarm, both through written neighbours), and the explanation should cite judged real texts, not one writer's
+# templates (classifier/README.md, "Stop 22").
+NEIGHBOURS = "real"
 # Bumped whenever the fitting changes, so that a saved combination fitted the old way is refitted (ensure_combiner).
-FIT_RECIPE = 3
+FIT_RECIPE = 4
 
 
 def _by_split(rows: Sequence[dict]) -> dict[str, list[dict]]:
@@ -63,7 +66,7 @@ def fit_from_rows(
     folds: int = 5,
     source_power: float = 0.5,
     class_power: float = CLASS_POWER,
-    neighbours: bool = NEIGHBOURS,
+    neighbours: str = NEIGHBOURS,
     echo: Callable[[str], Any] = lambda s: None,
 ) -> C.Combiner:
     """Fit the n-gram model and the combination on ``rows`` (with ``split``); dev calibrates, test is untouched.
@@ -71,8 +74,8 @@ def fit_from_rows(
     The n-gram model's rows also carry ``source_class_factors(class_power)``: the classes balanced within each
     source, so that a style (SMS marketing) does not stand for "not a pitch". Stage 1 keeps the source weights
     alone: with the factors there too, tools/detection_lab.py's dev F1 fell (0.890–0.892 against 0.891–0.894).
-    ``neighbours``: also the nearest labelled train rows' verdict (``classifier.neighbours``), out of fold on train
-    with the n-gram model's folds, and served from an index of every train row.
+    ``neighbours``: also the nearest judged train rows' verdict (``classifier.neighbours``), out of fold on train
+    with the n-gram model's folds, and served from an index of those rows ("real": the corpus rows only).
     """
     from classifier import neighbours as nb
     from classifier.calibrate import choose_threshold
@@ -93,10 +96,13 @@ def fit_from_rows(
     ng_dev = ngram.decision_function(dv_texts)
     index, nb_tr, nb_dv = None, None, None
     if neighbours:
-        echo(f"neighbours: out-of-fold on {len(train)} train rows")
+        real = np.array([not str(r.get("source", "")).startswith("written") for r in train])
+        ref = real if neighbours == "real" else np.ones(len(train), bool)
+        echo(f"neighbours: out-of-fold on {len(train)} train rows, {int(ref.sum())} of them as neighbours")
         x_tr = ngram.transform(tr_texts)
-        nb_tr = nb.out_of_fold(x_tr, y_tr, fold_ids(tr_texts, y_tr, folds))
-        index = nb.NeighbourIndex.build(x_tr, y_tr, [str(r.get("id", i)) for i, r in enumerate(train)])
+        nb_tr = nb.out_of_fold(x_tr, y_tr, fold_ids(tr_texts, y_tr, folds), ref=ref)
+        keep = np.flatnonzero(ref)
+        index = nb.NeighbourIndex.build(x_tr[keep], y_tr[keep], [str(train[i].get("id", i)) for i in keep])
         nb_dv = index.logodds(ngram.transform(dv_texts))
     echo("lexicon features")
     _, kw_tr = keyword_rows(matcher, tr_texts)
@@ -111,7 +117,7 @@ def fit_from_rows(
         "folds": folds,
         "source_power": source_power,
         "class_power": class_power,
-        "neighbours": bool(neighbours),
+        "neighbours": neighbours or None,
         "recipe": FIT_RECIPE,
         "fitted_on": "stage 1: train split (n-gram out-of-fold); stage 2 and calibration: dev split",
         "ngram_version": f"ngram-{data_hash(list(rows))[:8]}",

@@ -54,3 +54,12 @@ def test_no_rows_no_neighbours():
     empty = csr_matrix((0, 3))
     assert nb.rate_logodds(empty, _unit([[1, 0, 0]]), np.array([1])).shape == (0,)
     assert nb.rate_logodds(_unit([[1, 0, 0]]), empty, np.array([], dtype=int)).tolist() == [0.0]
+
+
+def test_rows_outside_ref_never_serve_as_neighbours():
+    x = _unit([[1, 0], [1, 0.01], [0, 1], [0, 1]])
+    y = np.array([0, 1, 0, 0])
+    folds = np.array([0, 1, 0, 1])
+    assert nb.out_of_fold(x, y, folds, k=1)[0] > 0  # its nearest other-fold row is the pitch
+    barred = nb.out_of_fold(x, y, folds, k=1, ref=np.array([True, False, True, True]))[0]
+    assert barred == pytest.approx(0.0, abs=1e-9)  # barred, it leaves only a dissimilar row: the prior

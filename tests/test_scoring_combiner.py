@@ -202,7 +202,9 @@ def test_a_copy_of_a_judged_pitch_names_the_case_it_resembles(no_clf, matcher):
     near = no_clf.neighbours.nearest(no_clf.ngram.transform([pitch["text"]])[0], 2)
     assert near[0][0] == pitch["id"] and near[0][1] == 1 and near[0][2] == pytest.approx(1.0, abs=1e-3)
     assert all(rows[i]["label"] == ("fundraising" if label else "negative") for i, label, _ in near)
-    assert no_clf.neighbours.logodds(no_clf.ngram.transform([pitch["text"]]))[0] > 0
+    pitch_nb, benign_nb = no_clf.neighbours.logodds(no_clf.ngram.transform([pitch["text"], "二手自行车转让，九成新，价格面议。"]))
+    assert pitch_nb > benign_nb  # the judged copy among its neighbours lifts it
+    assert not any(i.startswith("w-") for i in no_clf.neighbours.ids)  # precedents are judged real texts
     line = C.explain({F.NEIGHBOURS.name: 2.0, "kw_score": 0.3}, 0.9, True, None,
                      {"neighbours_near": near, "kw_score": 0.5})
     assert f"与已判定为集资宣传的样本相近：{pitch['id']}" in line, line

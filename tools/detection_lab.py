@@ -21,7 +21,7 @@ for the n-gram model and optionally stage 1), stage2_train_oof (with ``--probe``
 out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf-logits`` takes
 ``tools.oof_classifier``'s file, the logits of a fine-tuned classifier), no_neighbours (the combination without the
 nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn (k = 5 and 50 neighbours instead of
-20), knn_real (only the real train rows as neighbours), knn_class (each neighbour weighed by
+20), knn_all (the written train rows as neighbours too; the product takes the real ones), knn_class (each neighbour weighed by
 ``source_class_factors``: a pitch among SMS neighbours counts as much as the SMS corpus's many non-pitches). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
@@ -196,7 +196,9 @@ def main() -> None:
 
     oof, ng, ng_model = ngram_scores(return_model=True)
     vectors = {k: ng_model.transform(texts[k]) for k in ("train", "dev", "test")}
-    nb_base = neighbour_scores(vectors) if NEIGHBOURS else None
+    real_tr = np.array([not str(r.get("source", "")).startswith("written") for r in tr])
+    nb_ref = real_tr if NEIGHBOURS == "real" else None  # the product's neighbours
+    nb_base = neighbour_scores(vectors, ref=nb_ref) if NEIGHBOURS else None
     print(f"n-gram base {time.time() - t0:.0f} s", flush=True)
     report("ngram alone", split_rows, {k: 1 / (1 + np.exp(-ng[k])) for k in ng},
            float(choose_threshold(1 / (1 + np.exp(-ng["dev"])), y["dev"])))
@@ -207,12 +209,12 @@ def main() -> None:
     combine("no_classifier", oof, ng, use_clf=False)
     combine("no_neighbours", oof, ng, nb=None)
     for k_nb in (5, 50) if not want or "knn" in want else ():
-        combine(f"knn k={k_nb}", oof, ng, nb=neighbour_scores(vectors, k_nb), key="knn")
+        combine(f"knn k={k_nb}", oof, ng, nb=neighbour_scores(vectors, k_nb, ref=nb_ref), key="knn")
     if not want or "knn_class" in want:  # each neighbour weighed by its source's class balance, as the n-gram's rows
-        combine("knn_class", oof, ng, nb=neighbour_scores(vectors, weights=source_class_factors(tr, CLASS_POWER)))
-    if not want or "knn_real" in want:  # only real train rows as neighbours: written templates vouch for none
-        combine("knn_real", oof, ng, nb=neighbour_scores(vectors, ref=~np.array(
-            [str(r.get("source", "")).startswith("written") for r in tr])))
+        combine("knn_class", oof, ng, nb=neighbour_scores(vectors, ref=nb_ref,
+                                                          weights=source_class_factors(tr, CLASS_POWER)))
+    if not want or "knn_all" in want:  # every train row as a neighbour, the written ones too
+        combine("knn_all", oof, ng, nb=neighbour_scores(vectors))
     real_dev = np.array([not str(r.get("source", "")).startswith("written") for r in dv])
     combine("real_dev_stage2", oof, ng, dev_mask=real_dev)
     combine("l2_0.1", oof, ng, l2=0.1)
