@@ -125,13 +125,15 @@ def rate_logodds(x, matrix, labels: np.ndarray, k: int = K, weights: np.ndarray 
     return out
 
 
-def out_of_fold(x, labels: Sequence[int], folds: np.ndarray, k: int = K, ref: np.ndarray | None = None) -> np.ndarray:
+def out_of_fold(x, labels: Sequence[int], folds: np.ndarray, k: int = K, ref: np.ndarray | None = None,
+                weights: np.ndarray | None = None) -> np.ndarray:
     """Each row's neighbours' score from the rows of the other folds only (near-duplicates share a fold);
-    ``ref``: which rows may serve as neighbours (default all)."""
+    ``ref``: which rows may serve as neighbours (default all); ``weights``: as ``rate_logodds``'s, one per row."""
     y = np.asarray(labels, dtype=np.int8)
     usable = np.ones(len(y), bool) if ref is None else np.asarray(ref, bool)
     out = np.zeros(len(y), dtype=np.float64)
     for f in np.unique(folds):
         ref_rows, held = np.flatnonzero((folds != f) & usable), np.flatnonzero(folds == f)
-        out[held] = rate_logodds(x[held], x[ref_rows], y[ref_rows], k)
+        w = None if weights is None else np.asarray(weights)[ref_rows]
+        out[held] = rate_logodds(x[held], x[ref_rows], y[ref_rows], k, w)
     return out

@@ -268,18 +268,19 @@ def out_of_fold(
     k: int = 5,
     groups: Sequence[str] | None = None,
     extra: tuple[Sequence[str], Sequence[int], Sequence[float]] | None = None,
+    folds: np.ndarray | None = None,
     **fit_args,
 ) -> np.ndarray:
     """Log-odds of every row from a model that did not see it (nor its near-duplicates, nor its group).
 
     ``extra``: (texts, labels, weights) that every fold's model learns too and that get no score (e.g. pseudo-labelled
-    rows in tools/detection_lab.py's self-training)."""
+    rows in tools/detection_lab.py's self-training); ``folds``: ``fold_ids``' answer, when the caller has it already."""
     texts = list(texts)
     y = np.asarray(labels, dtype=np.int64)
     w = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     x_texts, x_y, x_w = (list(extra[0]), np.asarray(extra[1], dtype=np.int64), np.asarray(extra[2], dtype=float)) \
         if extra is not None else ([], np.zeros(0, dtype=np.int64), np.zeros(0))
-    folds = fold_ids(texts, y, k, groups=groups)
+    folds = fold_ids(texts, y, k, groups=groups) if folds is None else np.asarray(folds)
     out = np.zeros(len(texts), dtype=np.float32)
     for f in range(k):
         tr = np.flatnonzero(folds != f)

@@ -91,7 +91,8 @@ def fit_from_rows(
     w_tr = np.asarray(source_weights(train, source_power) if source_power else np.ones(len(train)))
     w_ng = w_tr * np.asarray(source_class_factors(train, class_power)) if class_power else w_tr
     echo(f"n-gram model: {folds}-fold out-of-fold scores on {len(train)} train rows")
-    oof = out_of_fold(tr_texts, y_tr, w_ng, k=folds)
+    fold_of = fold_ids(tr_texts, y_tr, folds)  # one assignment for the n-gram model's and the neighbours' folds
+    oof = out_of_fold(tr_texts, y_tr, w_ng, k=folds, folds=fold_of)
     ngram = NgramModel.fit(tr_texts, y_tr, w_ng)
     ng_dev = ngram.decision_function(dv_texts)
     index, nb_tr, nb_dv = None, None, None
@@ -100,7 +101,7 @@ def fit_from_rows(
         ref = real if neighbours == "real" else np.ones(len(train), bool)
         echo(f"neighbours: out-of-fold on {len(train)} train rows, {int(ref.sum())} of them as neighbours")
         x_tr = ngram.transform(tr_texts)
-        nb_tr = nb.out_of_fold(x_tr, y_tr, fold_ids(tr_texts, y_tr, folds), ref=ref)
+        nb_tr = nb.out_of_fold(x_tr, y_tr, fold_of, ref=ref)
         keep = np.flatnonzero(ref)
         index = nb.NeighbourIndex.build(x_tr[keep], y_tr[keep], [str(train[i].get("id", i)) for i in keep])
         nb_dv = index.logodds(ngram.transform(dv_texts))

@@ -144,12 +144,7 @@ def main() -> None:
         ``ref`` ones) as the reference of dev and test; ``weights``: each reference row's weight."""
         ref = np.ones(len(tr), bool) if ref is None else ref
         wr = np.ones(len(tr)) if weights is None else np.asarray(weights)
-        folds = fold_ids(texts["train"], y["train"], 5)
-        out = {"train": np.zeros(len(tr))}
-        for f in range(5):
-            held, others = np.flatnonzero(folds == f), np.flatnonzero((folds != f) & ref)
-            out["train"][held] = nbr.rate_logodds(vectors["train"][held], vectors["train"][others],
-                                                  y["train"][others], k, wr[others])
+        out = {"train": nbr.out_of_fold(vectors["train"], y["train"], train_folds, k, ref=ref, weights=wr)}
         r = np.flatnonzero(ref)
         for s in ("dev", "test"):
             out[s] = nbr.rate_logodds(vectors[s], vectors["train"][r], y["train"][r], k, wr[r])
@@ -194,6 +189,7 @@ def main() -> None:
         g.fit(C.rows_matrix(fd.kw, fd.ngram), fd.y, sample_weight=bal * fd.weight)
         return g.decision_function
 
+    train_folds = fold_ids(texts["train"], y["train"], 5)  # the folds of out_of_fold, computed once for the neighbours
     oof, ng, ng_model = ngram_scores(return_model=True)
     vectors = {k: ng_model.transform(texts[k]) for k in ("train", "dev", "test")}
     real_tr = np.array([not str(r.get("source", "")).startswith("written") for r in tr])
