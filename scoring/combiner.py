@@ -112,13 +112,14 @@ class Combiner:
         the n-gram log-odds alone, and each text's two nearest judged rows (empty lists without the neighbours):
         the texts are vectorised once for all three."""
         if self.ngram is None:
-            return rows_matrix(kw, np.zeros(len(texts))), np.zeros(len(texts)), [[] for _ in texts]
+            zeros = np.zeros(len(texts))
+            return rows_matrix(kw, zeros, names=self.names), zeros, [[] for _ in texts]
         x = self.ngram.transform(list(texts))
         ngram = self.ngram.decision_from_matrix(x)
         if self.neighbours is None:
-            return rows_matrix(kw, ngram), ngram, [[] for _ in texts]
+            return rows_matrix(kw, ngram, names=self.names), ngram, [[] for _ in texts]
         nb, near = self.neighbours.score(x)
-        return rows_matrix(kw, ngram, nb), ngram, near
+        return rows_matrix(kw, ngram, nb, names=self.names), ngram, near
 
     def stage1(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std) @ self.coef + self.intercept
@@ -133,8 +134,12 @@ class Combiner:
         return np.asarray(sigmoid(self.logits(x, clf)), dtype=np.float64)
 
     def contributions(self, x: np.ndarray, clf: float | None = None) -> dict[str, float]:
-        """How much each feature moved this case's log-odds away from the average case (one row ``x``)."""
-        out = {n: float(self.a * self.coef[j] * (x[j] - self.mean[j]) / self.std[j]) for j, n in enumerate(self.names)}
+        """How much each feature moved this case's log-odds away from the average case (one row ``x``); a short
+        text's copy of a feature counts with the feature, since it is the same evidence."""
+        out: dict[str, float] = {}
+        for j, n in enumerate(self.names):
+            name = n.removeprefix(F.SHORT_PREFIX)
+            out[name] = out.get(name, 0.0) + float(self.a * self.coef[j] * (x[j] - self.mean[j]) / self.std[j])
         if self.b and clf is not None:
             out[F.CLASSIFIER.name] = float(self.b * (clf - self.clf_mean) / self.clf_std)
         return out
@@ -244,26 +249,48 @@ class FitData:
     neighbours: np.ndarray | None = None  # the neighbours' log-odds (out-of-fold on train), when used
 
 
-def _stage1_features(neighbours: bool) -> list[F.Feature]:
-    return [*F.KEYWORD_FEATURES, F.NGRAM] + ([F.NEIGHBOURS] if neighbours else [])
+def _stage1_features(neighbours: bool, short: bool = False) -> list[F.Feature]:
+    base = [*F.KEYWORD_FEATURES, F.NGRAM] + ([F.NEIGHBOURS] if neighbours else [])
+    return base + ([F.short_copy(f) for f in base if f.name != "short"] if short else [])
 
 
-def stage1_names(neighbours: bool = False) -> list[str]:
-    return [f.name for f in _stage1_features(neighbours)]
+def stage1_names(neighbours: bool = False, short: bool = False) -> list[str]:
+    """Stage 1's columns: keyword features, the n-gram log-odds, the neighbours' log-odds (``neighbours``), then
+    (``short``) a copy of each that only short texts carry."""
+    return [f.name for f in _stage1_features(neighbours, short)]
 
 
-def stage1_signs(neighbours: bool = False) -> list[int]:
-    return [f.sign for f in _stage1_features(neighbours)]
+def stage1_signs(neighbours: bool = False, short: bool = False) -> list[int]:
+    return [f.sign for f in _stage1_features(neighbours, short)]
 
 
-def rows_matrix(kw: Sequence[Mapping[str, float]], ngram: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
-    """Keyword features, then the n-gram log-odds, then (when given) the neighbours' log-odds: stage 1's columns."""
-    names = [f.name for f in F.KEYWORD_FEATURES]
-    x = np.array([[float(r.get(n, 0.0)) for n in names] for r in kw], dtype=np.float64).reshape(len(kw), -1)
-    cols = [x, np.asarray(ngram, dtype=np.float64).reshape(-1, 1)]
-    if neighbours is not None:
-        cols.append(np.asarray(neighbours, dtype=np.float64).reshape(-1, 1))
-    return np.hstack(cols)
+def rows_matrix(
+    kw: Sequence[Mapping[str, float]],
+    ngram: np.ndarray,
+    neighbours: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Stage 1's columns, by name (default ``stage1_names(neighbours given)``), so that a combination saved with
+    other columns still reads its own: ``ngram_logit``, ``neighbour_logodds``, ``short:<name>`` (the column times
+    the ``short`` feature), else the keyword feature of that name."""
+    names = list(names) if names is not None else stage1_names(neighbours is not None)
+    n = len(kw)
+    ngram = np.asarray(ngram, dtype=np.float64).reshape(n)
+    nb = None if neighbours is None else np.asarray(neighbours, dtype=np.float64).reshape(n)
+    short = np.array([float(r.get("short", 0.0)) for r in kw], dtype=np.float64)
+
+    def column(name: str) -> np.ndarray:
+        if name.startswith(F.SHORT_PREFIX):
+            return column(name[len(F.SHORT_PREFIX):]) * short
+        if name == F.NGRAM.name:
+            return ngram
+        if name == F.NEIGHBOURS.name:
+            if nb is None:
+                raise ValueError("this combination reads the neighbours' log-odds: pass them")
+            return nb
+        return np.array([float(r.get(name, 0.0)) for r in kw], dtype=np.float64)
+
+    return np.stack([column(c) for c in names], 1) if names else np.zeros((n, 0))
 
 
 def fit(
@@ -274,14 +301,16 @@ def fit(
     meta: Mapping[str, Any],
     l2: float = 1.0,
     neighbours: Any | None = None,
+    short: bool = False,
 ) -> Combiner:
     """Stage 1 on train (out-of-fold n-gram and neighbour scores), stage 2 on dev (classifier logit + calibration).
-    ``neighbours``: the index served with the combination, when ``train.neighbours`` holds its out-of-fold scores."""
+    ``neighbours``: the index served with the combination, when ``train.neighbours`` holds its out-of-fold scores;
+    ``short``: every stage-1 feature also gets a weight of its own for short texts (``features.SHORT_CHARS``)."""
     use_nb = train.neighbours is not None
     if use_nb != (dev.neighbours is not None):
         raise ValueError("train and dev both carry the neighbours' scores, or neither does")
-    names, signs = stage1_names(use_nb), stage1_signs(use_nb)
-    x_tr = rows_matrix(train.kw, train.ngram, train.neighbours)
+    names, signs = stage1_names(use_nb, short), stage1_signs(use_nb, short)
+    x_tr = rows_matrix(train.kw, train.ngram, train.neighbours, names)
     mean = x_tr.mean(0)
     std = x_tr.std(0)
     std[std < 1e-6] = 1.0
@@ -301,7 +330,7 @@ def fit(
 def fit_stage2(comb: Combiner, dev: FitData) -> None:
     """Stage 2 on dev: z = a·(stage 1) + b·(standardised classifier logit) + c with a, b ≥ 0 (Platt scaling of stage
     1 alone without a classifier); set on ``comb`` in place."""
-    z1 = comb.stage1(rows_matrix(dev.kw, dev.ngram, dev.neighbours))
+    z1 = comb.stage1(rows_matrix(dev.kw, dev.ngram, dev.neighbours, comb.names))
     if dev.clf is not None:
         clf = np.asarray(dev.clf, dtype=np.float64)
         comb.clf_mean, comb.clf_std = float(clf.mean()), float(clf.std() or 1.0)

@@ -68,7 +68,7 @@ def _row(**over: float) -> dict[str, float]:
 
 def _matrix(comb: C.Combiner, feats: list[dict[str, float]], ngram: np.ndarray, nb: float = 0.0) -> np.ndarray:
     """Stage 1's columns; the neighbours' log-odds ``nb`` when the combination was fitted with them."""
-    return C.rows_matrix(feats, ngram, np.full(len(feats), nb) if comb.neighbours is not None else None)
+    return C.rows_matrix(feats, ngram, np.full(len(feats), nb) if comb.neighbours is not None else None, comb.names)
 
 
 def _score(comb: C.Combiner, feats: dict[str, float], ngram: float = 0.0, clf: float | None = None,
@@ -103,6 +103,29 @@ def test_monotone_in_each_detectors_score(fitted):
         sign = next(s for n, s in zip(fitted.names + [F.CLASSIFIER.name], fitted.signs + [1], strict=True)
                     if n == name)
         assert w * sign >= -1e-12, (name, w)
+
+
+def test_short_texts_get_weights_of_their_own_and_stay_monotone(fitted):
+    """Every stage-1 feature has a copy that only texts under SHORT_CHARS carry, with the feature's sign; long and
+    short texts alike are monotone in each detector, and the explanation counts a copy with its feature."""
+    copies = [n for n in fitted.names if n.startswith(F.SHORT_PREFIX)]
+    assert F.SHORT_PREFIX + F.NGRAM.name in copies and F.SHORT_PREFIX + "kw_score" in copies
+    assert "short" in fitted.names and F.SHORT_PREFIX + "short" not in fitted.names
+    for chars in (F.SHORT_CHARS - 1, F.SHORT_CHARS, 600):
+        row = F.keyword_features(None, "x" * chars)
+        assert row["short"] == float(chars < F.SHORT_CHARS)
+        row.update(kw_score=0.4, cat_return=0.3)
+        by_ngram = [_score(fitted, row, g, 0.0) for g in np.linspace(-8, 8, 17)]
+        by_kw = [_score(fitted, {**row, "kw_score": k}, 0.0, 0.0) for k in np.linspace(0, 1, 11)]
+        for seq in (by_ngram, by_kw):
+            assert all(b >= a - 1e-12 for a, b in zip(seq, seq[1:], strict=False)), (chars, seq)
+    short_row = {**F.keyword_features(None, "x" * 80), "kw_score": 0.9}
+    contrib = fitted.contributions(_matrix(fitted, [short_row], np.array([3.0]))[0], 0.0)
+    assert not any(n.startswith(F.SHORT_PREFIX) for n in contrib)
+    x = _matrix(fitted, [short_row], np.array([3.0]))[0]
+    j, js = fitted.names.index(F.NGRAM.name), fitted.names.index(F.SHORT_PREFIX + F.NGRAM.name)
+    both = sum(fitted.a * fitted.coef[i] * (x[i] - fitted.mean[i]) / fitted.std[i] for i in (j, js))
+    assert contrib[F.NGRAM.name] == pytest.approx(both)
 
 
 def test_no_floor_strong_keywords_licensed_sender_low_classifier_is_not_flagged(fitted, matcher):

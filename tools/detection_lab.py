@@ -22,7 +22,11 @@ out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf
 ``tools.oof_classifier``'s file, the logits of a fine-tuned classifier), no_neighbours (the combination without the
 nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn (k = 5 and 50 neighbours instead of
 20), knn_all (the written train rows as neighbours too; the product takes the real ones), knn_class (each neighbour weighed by
-``source_class_factors``: a pitch among SMS neighbours counts as much as the SMS corpus's many non-pitches). The n-gram model's rows are weighted as ``scoring.fitting``
+``source_class_factors``: a pitch among SMS neighbours counts as much as the SMS corpus's many non-pitches), no_short
+(stage 1 without the short texts' own weights, ``scoring.features.SHORT_CHARS``: stop 22's product), segment_max (the
+n-gram model's highest log-odds over the text's sentences as an extra stage-1 column, and segment_gain, how far it
+rises above the whole text's), views (n-gram models over jieba words, character 1–3- and 3–5-grams as extra stage-1
+columns, and views_mean, their mean log-odds with the base's as the one n-gram column). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
 ``combine`` (stage2_train_oof, self_training, distill) do without them.
@@ -36,6 +40,7 @@ after the base's also gives the paired bootstrap interval of the test F1 gain ov
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -51,9 +56,10 @@ from keywords import LexiconStore, Matcher
 from scoring import combiner as C
 from scoring import features as F
 from scoring.engine import load_classifier
-from scoring.fitting import CLASS_POWER, NEIGHBOURS
+from scoring.fitting import CLASS_POWER, NEIGHBOURS, SHORT_COPIES
 
 HARD = ("finance_legit", "warning_news")
+SENTENCE = re.compile(r"[。！？!?；;\n]+")
 
 
 def prf(pred: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
@@ -80,6 +86,9 @@ def report(name: str, split_rows: dict, scores: dict, thr_dev: float) -> None:
             p, r, f = prf(pred, gold)
             rate = float(pred[hard].mean()) if hard.any() else 0.0
             line.append(f"{split}@{thr:.2f} P{p:.3f} R{r:.3f} F{f:.3f} H{rate:.3f}")
+    dev_real = np.array([not str(r.get("source", "")).startswith("written") for r in split_rows["dev"]])
+    dev_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["dev"]])
+    line.append(f"devReal@0.50 F{prf(np.asarray(scores['dev'])[dev_real] >= 0.5, dev_gold[dev_real])[2]:.3f}")
     test_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["test"]])
     test_pred = np.asarray(scores["test"]) >= 0.5
     if name == "base":
@@ -151,7 +160,7 @@ def main() -> None:
         return out
 
     def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
-                key=None, nb="product"):
+                key=None, nb="product", short=SHORT_COPIES):
         """``weight``: train weights (default the source weights); ``key``: the variant to gate on (default name);
         ``nb``: the neighbours' scores per split (default the product's, None: without them)."""
         if want and (key or name) not in want:
@@ -166,11 +175,11 @@ def main() -> None:
                            nb_dev)
         tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask],
                           nb["train"][tmask] if nb is not None else None)
-        comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2)
+        comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2, short=short)
         if stage1 is not None:  # another stage 1 (same features), the same stage 2 on dev
             comb.stage1 = stage1(tr_fd)
             C.fit_stage2(comb, dev_fd)
-        scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k], nb[k] if nb is not None else None),
+        scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k], nb[k] if nb is not None else None, comb.names),
                                   logit.get(k) if (use_clf and clf) else None)
                   for k in ("dev", "test")}
         thr = choose_threshold(scores["dev"], y["dev"])
@@ -184,10 +193,43 @@ def main() -> None:
 
         yy = fd.y.astype(float)
         bal = np.where(yy > 0, len(yy) / (2 * yy.sum()), len(yy) / (2 * (len(yy) - yy.sum())))
+        use_nb = fd.neighbours is not None
+        names = C.stage1_names(use_nb, SHORT_COPIES)  # the columns combine() scores with
         g = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-                                           l2_regularization=1.0, monotonic_cst=C.stage1_signs(), random_state=0)
-        g.fit(C.rows_matrix(fd.kw, fd.ngram), fd.y, sample_weight=bal * fd.weight)
+                                           l2_regularization=1.0, monotonic_cst=C.stage1_signs(use_nb, SHORT_COPIES),
+                                           random_state=0)
+        g.fit(C.rows_matrix(fd.kw, fd.ngram, fd.neighbours, names), fd.y, sample_weight=bal * fd.weight)
         return g.decision_function
+
+    def combine_extra(name, extra, key=None, extra_signs=None):
+        """The base combination plus extra stage-1 columns (``extra[split]``: rows × m, signs ``extra_signs``,
+        default +1 each)."""
+        if want and (key or name) not in want:
+            return
+        m = extra["train"].shape[1]
+        base_names = C.stage1_names(True, SHORT_COPIES)
+        x = {k: np.hstack([C.rows_matrix(kw[k], (oof if k == "train" else ng[k]), nb_base[k], base_names), extra[k]])
+             for k in ("train", "dev", "test")}
+        signs = C.stage1_signs(True, SHORT_COPIES) + (list(extra_signs) if extra_signs is not None else [+1] * m)
+        names = base_names + [f"extra_{j}" for j in range(m)]
+        mean, std = x["train"].mean(0), x["train"].std(0)
+        std[std < 1e-6] = 1.0
+        yy = y["train"].astype(float)
+        bal = np.where(yy > 0, len(yy) / (2 * yy.sum()), len(yy) / (2 * (len(yy) - yy.sum())))
+        coef, b0 = C.fit_logistic((x["train"] - mean) / std, yy, bal * w_tr, signs, 1.0)
+        comb = C.Combiner(names, signs, mean, std, coef, b0)
+        z1 = comb.stage1(x["dev"])
+        if clf:
+            cm, cs = float(logit["dev"].mean()), float(logit["dev"].std() or 1.0)
+            (a, b), c = C.fit_logistic(np.stack([z1, (logit["dev"] - cm) / cs], 1), y["dev"], np.ones(len(dv)),
+                                       [+1, +1], l2=0.01)
+            scores = {k: C.sigmoid(a * comb.stage1(x[k]) + b * (logit[k] - cm) / cs + c) for k in ("dev", "test")}
+        else:
+            (a,), c = C.fit_logistic(z1.reshape(-1, 1), y["dev"], np.ones(len(dv)), [+1], l2=0.01)
+            scores = {k: C.sigmoid(a * comb.stage1(x[k]) + c) for k in ("dev", "test")}
+        print(f"  {name}: extra weights {np.round(coef[-m:] * a, 3).tolist()[:60]}, "
+              f"n-gram {coef[names.index(F.NGRAM.name)] * a:.3f}", flush=True)
+        report(name, split_rows, scores, float(choose_threshold(scores["dev"], y["dev"])))
 
     train_folds = fold_ids(texts["train"], y["train"], 5)  # the folds of out_of_fold, computed once for the neighbours
     oof, ng, ng_model = ngram_scores(return_model=True)
@@ -211,6 +253,45 @@ def main() -> None:
                                                           weights=source_class_factors(tr, CLASS_POWER)))
     if not want or "knn_all" in want:  # every train row as a neighbour, the written ones too
         combine("knn_all", oof, ng, nb=neighbour_scores(vectors))
+    if not want or "segment_max" in want:
+        # a pitch inside a longer post: the n-gram model's highest log-odds over the text's sentences (out of fold on
+        # train, each fold's model scoring its held rows' sentences), beside the whole text's
+        def seg_max(model, items):
+            segs, owner = [], []
+            for i, t in enumerate(items):
+                parts = [p for p in SENTENCE.split(t or "") if len(p.strip()) >= 6] or [t or ""]
+                segs += parts
+                owner += [i] * len(parts)
+            z = model.decision_function(segs)
+            out = np.full(len(items), -40.0)
+            np.maximum.at(out, np.asarray(owner), z)
+            return out
+
+        sm = {"train": np.zeros(len(tr))}
+        for f in range(5):
+            fit_rows, held = np.flatnonzero(train_folds != f), np.flatnonzero(train_folds == f)
+            m_f = NgramModel.fit([texts["train"][i] for i in fit_rows], y["train"][fit_rows], w_ng[fit_rows])
+            sm["train"][held] = seg_max(m_f, [texts["train"][i] for i in held])
+        for k in ("dev", "test"):
+            sm[k] = seg_max(ng_model, texts[k])
+        combine_extra("segment_max", {k: v.reshape(-1, 1) for k, v in sm.items()})
+        gain = {k: np.maximum(sm[k] - (oof if k == "train" else ng[k]), 0.0).reshape(-1, 1) for k in sm}
+        combine_extra("segment_gain", gain, key="segment_max")  # how far the best sentence rises above the whole
+    combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (stop 22's product)
+    if not want or "views" in want:
+        # other views of the text, each its own out-of-fold model and its own stage-1 column
+        cols = {k: [] for k in ("train", "dev", "test")}
+        for view in ({"words": True}, {"ngram_range": (1, 3)}, {"ngram_range": (3, 5)}):
+            o_v, n_v = ngram_scores(**view)
+            cols["train"].append(o_v)
+            cols["dev"].append(n_v["dev"])
+            cols["test"].append(n_v["test"])
+            print(f"  view {view} {time.time() - t0:.0f} s", flush=True)
+        arr = {k: np.stack(v, 1) for k, v in cols.items()}
+        combine_extra("views", arr)
+        mean_view = {k: np.concatenate([arr[k], (oof if k == "train" else ng[k]).reshape(-1, 1)], 1).mean(1)
+                     for k in arr}
+        combine("views_mean", mean_view["train"], {k: mean_view[k] for k in ("dev", "test")}, key="views")
     real_dev = np.array([not str(r.get("source", "")).startswith("written") for r in dv])
     combine("real_dev_stage2", oof, ng, dev_mask=real_dev)
     combine("l2_0.1", oof, ng, l2=0.1)
@@ -252,7 +333,7 @@ def main() -> None:
             s2 = C.FitData([kw["train"][i] for i in np.flatnonzero(mask)], oof[mask], oof_clf[mask], y["train"][mask],
                            np.ones(int(mask.sum())))
             comb = C.fit(C.FitData(kw["train"], oof, None, y["train"], w_tr), s2, ngram_model=None, meta={})
-            sc2 = {k: comb.predict(C.rows_matrix(kw[k], ng[k]), logit[k]) for k in ("dev", "test")}
+            sc2 = {k: comb.predict(C.rows_matrix(kw[k], ng[k], names=comb.names), logit[k]) for k in ("dev", "test")}
             report(name, split_rows, sc2, float(choose_threshold(sc2["dev"], y["dev"])))
     if not want or "stage1_real" in want:  # the n-gram learns every row; stage 1 learns from the real rows' OOF only
         combine("stage1_real", oof[~written], ng, train_mask=~written)
@@ -284,7 +365,8 @@ def main() -> None:
         base_model = NgramModel.fit(texts["train"], y["train"], w_ng)
         kw_pool = [F.keyword_features(matcher.match(t), t) for t in pool]
         logit_pool = np.array([F.prob_logit(p) for p in clf.predict_proba(pool)]) if use_teacher_clf else None
-        p_pool = teacher.predict(C.rows_matrix(kw_pool, base_model.decision_function(pool)), logit_pool)
+        p_pool = teacher.predict(C.rows_matrix(kw_pool, base_model.decision_function(pool), names=teacher.names),
+                                 logit_pool)
         sure = np.flatnonzero((p_pool <= 0.1) | (p_pool >= 0.9))
         m = NgramModel.fit(texts["train"] + [pool[i] for i in sure],
                            np.concatenate([y["train"], (p_pool[sure] >= 0.5).astype(int)]),
