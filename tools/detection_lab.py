@@ -26,7 +26,8 @@ nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn
 (stage 1 without the short texts' own weights, ``scoring.features.SHORT_CHARS``: stop 22's product), segment_max (the
 n-gram model's highest log-odds over the text's sentences as an extra stage-1 column, and segment_gain, how far it
 rises above the whole text's), views (n-gram models over jieba words, character 1–3- and 3–5-grams as extra stage-1
-columns, and views_mean, their mean log-odds with the base's as the one n-gram column). The n-gram model's rows are weighted as ``scoring.fitting``
+columns, and views_mean, their mean log-odds with the base's as the one n-gram column), short_stage2 (the classifier's
+weight of its own for short texts in stage 2 too). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
 ``combine`` (stage2_train_oof, self_training, distill) do without them.
@@ -278,6 +279,19 @@ def main() -> None:
         gain = {k: np.maximum(sm[k] - (oof if k == "train" else ng[k]), 0.0).reshape(-1, 1) for k in sm}
         combine_extra("segment_gain", gain, key="segment_max")  # how far the best sentence rises above the whole
     combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (stop 22's product)
+    if clf and (not want or "short_stage2" in want):
+        # the classifier's weight of its own for short texts too, in stage 2 (on dev): z = a z1 + (b + b_s short) clf + c
+        tr_fd = C.FitData(kw["train"], oof, None, y["train"], w_tr, nb_base["train"])
+        dv_fd = C.FitData(kw["dev"], ng["dev"], logit["dev"], y["dev"], np.ones(len(dv)), nb_base["dev"])
+        comb = C.fit(tr_fd, dv_fd, ngram_model=None, meta={}, short=SHORT_COPIES)
+        short = {k: np.array([r["short"] for r in kw[k]]) for k in ("dev", "test")}
+        z1 = {k: comb.stage1(C.rows_matrix(kw[k], ng[k], nb_base[k], comb.names)) for k in ("dev", "test")}
+        cz = {k: (logit[k] - comb.clf_mean) / comb.clf_std for k in ("dev", "test")}
+        x2 = {k: np.stack([z1[k], cz[k], cz[k] * short[k], short[k]], 1) for k in ("dev", "test")}
+        beta, c0 = C.fit_logistic(x2["dev"], y["dev"], np.ones(len(dv)), [+1, +1, +1, 0], l2=0.01)
+        print(f"  short_stage2: a {beta[0]:.3f}, b {beta[1]:.3f}, b_short {beta[2]:.3f}, short {beta[3]:.3f}", flush=True)
+        sc = {k: C.sigmoid(x2[k] @ beta + c0) for k in ("dev", "test")}
+        report("short_stage2", split_rows, sc, float(choose_threshold(sc["dev"], y["dev"])))
     if not want or "views" in want:
         # other views of the text, each its own out-of-fold model and its own stage-1 column
         cols = {k: [] for k in ("train", "dev", "test")}
