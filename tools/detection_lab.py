@@ -23,7 +23,7 @@ out-of-fold classifier logits, real rows only or all, instead of on dev; ``--clf
 nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn (k = 5 and 50 neighbours instead of
 20), knn_all (the written train rows as neighbours too; the product takes the real ones), knn_class (each neighbour weighed by
 ``source_class_factors``: a pitch among SMS neighbours counts as much as the SMS corpus's many non-pitches), no_short
-(stage 1 without the short texts' own weights, ``scoring.features.SHORT_CHARS``: stop 22's product), segment_max (the
+(stage 1 without the short texts' own weights, ``scoring.features.SHORT_CHARS``; the ``short`` indicator stays), segment_max (the
 n-gram model's highest log-odds over the text's sentences as an extra stage-1 column, and segment_gain, how far it
 rises above the whole text's), views (n-gram models over jieba words, character 1–3- and 3–5-grams as extra stage-1
 columns, and views_mean, their mean log-odds with the base's as the one n-gram column), short_stage2 (the classifier's
@@ -278,7 +278,7 @@ def main() -> None:
         combine_extra("segment_max", {k: v.reshape(-1, 1) for k, v in sm.items()})
         gain = {k: np.maximum(sm[k] - (oof if k == "train" else ng[k]), 0.0).reshape(-1, 1) for k in sm}
         combine_extra("segment_gain", gain, key="segment_max")  # how far the best sentence rises above the whole
-    combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (stop 22's product)
+    combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (the `short` indicator stays)
     if clf and (not want or "short_stage2" in want):
         # the classifier's weight of its own for short texts too, in stage 2 (on dev): z = a z1 + (b + b_s short) clf + c
         tr_fd = C.FitData(kw["train"], oof, None, y["train"], w_tr, nb_base["train"])
