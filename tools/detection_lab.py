@@ -27,7 +27,8 @@ nearest judged rows' verdict, ``classifier.neighbours``: stop 21's product), knn
 n-gram model's highest log-odds over the text's sentences as an extra stage-1 column, and segment_gain, how far it
 rises above the whole text's), views (n-gram models over jieba words, character 1–3- and 3–5-grams as extra stage-1
 columns, and views_mean, their mean log-odds with the base's as the one n-gram column), short_stage2 (the classifier's
-weight of its own for short texts in stage 2 too). The n-gram model's rows are weighted as ``scoring.fitting``
+weight of its own for short texts in stage 2 too), contact_gate (every stage-1 feature copied for texts that give a
+phone, WeChat, QQ or hotline, beside the short texts' copies). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
 ``combine`` (stage2_train_oof, self_training, distill) do without them.
@@ -292,6 +293,21 @@ def main() -> None:
         print(f"  short_stage2: a {beta[0]:.3f}, b {beta[1]:.3f}, b_short {beta[2]:.3f}, short {beta[3]:.3f}", flush=True)
         sc = {k: C.sigmoid(x2[k] @ beta + c0) for k in ("dev", "test")}
         report("short_stage2", split_rows, sc, float(choose_threshold(sc["dev"], y["dev"])))
+    if not want or "contact_gate" in want:
+        # a second gate beside length: a text that gives a way to reach the seller (phone, WeChat, QQ, hotline) is an
+        # ad, whatever its length; every stage-1 feature gets a copy for such texts, with the feature's sign
+        contact = re.compile(r"(?:[1１][3-9３-９][0-9x０-９]{9}|[0-9x]{7,}|微信|薇信|威信|加v|\+v|vx|qq|扣扣|电话|热线|"
+                             r"咨询|联系|详询|致电|私信|加群)", re.I)
+        base_names = [n for n in C.stage1_names(True, SHORT_COPIES) if not n.startswith(F.SHORT_PREFIX)]
+
+        def contact_cols(k):
+            b = C.rows_matrix(kw[k], (oof if k == "train" else ng[k]), nb_base[k], base_names)
+            has = np.array([bool(contact.search(t or "")) for t in texts[k]], dtype=float).reshape(-1, 1)
+            return np.hstack([b * has, has])
+        print("  contact share: " + ", ".join(f"{k} {np.mean([bool(contact.search(t or '')) for t in texts[k]]):.2f}"
+                                              for k in ("train", "dev", "test")), flush=True)
+        combine_extra("contact_gate", {k: contact_cols(k) for k in ("train", "dev", "test")},
+                      extra_signs=C.stage1_signs(True)[: len(base_names)] + [0])
     if not want or "views" in want:
         # other views of the text, each its own out-of-fold model and its own stage-1 column
         cols = {k: [] for k in ("train", "dev", "test")}
