@@ -28,7 +28,8 @@ n-gram model's highest log-odds over the text's sentences as an extra stage-1 co
 rises above the whole text's), views (n-gram models over jieba words, character 1–3- and 3–5-grams as extra stage-1
 columns, and views_mean, their mean log-odds with the base's as the one n-gram column), short_stage2 (the classifier's
 weight of its own for short texts in stage 2 too), contact_gate (every stage-1 feature copied for texts that give a
-phone, WeChat, QQ or hotline, beside the short texts' copies). The n-gram model's rows are weighted as ``scoring.fitting``
+phone, WeChat, QQ or hotline, beside the short texts' copies), short_cut (the short texts' copies at 100, 200 and 300
+characters instead of ``SHORT_CHARS``). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
 ``combine`` (stage2_train_oof, self_training, distill) do without them.
@@ -280,6 +281,15 @@ def main() -> None:
         gain = {k: np.maximum(sm[k] - (oof if k == "train" else ng[k]), 0.0).reshape(-1, 1) for k in sm}
         combine_extra("segment_gain", gain, key="segment_max")  # how far the best sentence rises above the whole
     combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (the `short` indicator stays)
+    for cut in (100, 200, 300) if not want or "short_cut" in want else ():
+        # another length for "short" (the product's is features.SHORT_CHARS): set in place, then restored
+        for k in kw:
+            for r, t in zip(kw[k], texts[k], strict=True):
+                r["short"] = float(len(t or "") < cut)
+        combine(f"short_cut {cut}", oof, ng, key="short_cut")
+        for k in kw:
+            for r, t in zip(kw[k], texts[k], strict=True):
+                r["short"] = float(len(t or "") < F.SHORT_CHARS)
     if clf and (not want or "short_stage2" in want):
         # the classifier's weight of its own for short texts too, in stage 2 (on dev): z = a z1 + (b + b_s short) clf + c
         tr_fd = C.FitData(kw["train"], oof, None, y["train"], w_tr, nb_base["train"])
