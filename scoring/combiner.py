@@ -277,18 +277,21 @@ def rows_matrix(
     n = len(kw)
     ngram = np.asarray(ngram, dtype=np.float64).reshape(n)
     nb = None if neighbours is None else np.asarray(neighbours, dtype=np.float64).reshape(n)
-    short = np.array([float(r.get("short", 0.0)) for r in kw], dtype=np.float64)
+    built: dict[str, np.ndarray] = {}  # each base column once, whether read alone or under a short copy
 
     def column(name: str) -> np.ndarray:
-        if name.startswith(F.SHORT_PREFIX):
-            return column(name[len(F.SHORT_PREFIX):]) * short
-        if name == F.NGRAM.name:
-            return ngram
-        if name == F.NEIGHBOURS.name:
-            if nb is None:
-                raise ValueError("this combination reads the neighbours' log-odds: pass them")
-            return nb
-        return np.array([float(r.get(name, 0.0)) for r in kw], dtype=np.float64)
+        if name not in built:
+            if name.startswith(F.SHORT_PREFIX):
+                built[name] = column(name[len(F.SHORT_PREFIX):]) * column("short")
+            elif name == F.NGRAM.name:
+                built[name] = ngram
+            elif name == F.NEIGHBOURS.name:
+                if nb is None:
+                    raise ValueError("this combination reads the neighbours' log-odds: pass them")
+                built[name] = nb
+            else:
+                built[name] = np.array([float(r.get(name, 0.0)) for r in kw], dtype=np.float64)
+        return built[name]
 
     return np.stack([column(c) for c in names], 1) if names else np.zeros((n, 0))
 
@@ -302,14 +305,17 @@ def fit(
     l2: float = 1.0,
     neighbours: Any | None = None,
     short: bool = False,
+    extra: Sequence[F.Feature] = (),
 ) -> Combiner:
     """Stage 1 on train (out-of-fold n-gram and neighbour scores), stage 2 on dev (classifier logit + calibration).
     ``neighbours``: the index served with the combination, when ``train.neighbours`` holds its out-of-fold scores;
-    ``short``: every stage-1 feature also gets a weight of its own for short texts (``features.SHORT_CHARS``)."""
+    ``short``: every stage-1 feature also gets a weight of its own for short texts (``features.SHORT_CHARS``);
+    ``extra``: more stage-1 columns, read by name from the rows' keyword features (tools/detection_lab.py's trials)."""
     use_nb = train.neighbours is not None
     if use_nb != (dev.neighbours is not None):
         raise ValueError("train and dev both carry the neighbours' scores, or neither does")
-    names, signs = stage1_names(use_nb, short), stage1_signs(use_nb, short)
+    names = stage1_names(use_nb, short) + [f.name for f in extra]
+    signs = stage1_signs(use_nb, short) + [f.sign for f in extra]
     x_tr = rows_matrix(train.kw, train.ngram, train.neighbours, names)
     mean = x_tr.mean(0)
     std = x_tr.std(0)

@@ -208,7 +208,6 @@ def short_copy(feature: Feature) -> Feature:
 
 def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) -> str | None:
     """The Chinese words for one feature in one case (``up``: it raised the score); None: not worth naming."""
-    name = name.removeprefix(SHORT_PREFIX)
     if name == "kw_score":
         return f"关键词证据{'较强' if up else '较弱'}（{float(extra.get('kw_score', 0)):.2f}）"
     if name.startswith("cat_"):

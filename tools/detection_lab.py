@@ -163,30 +163,34 @@ def main() -> None:
         return out
 
     def combine(name, oof, ng, dev_mask=None, l2=1.0, use_clf=True, train_mask=None, stage1=None, weight=None,
-                key=None, nb="product", short=SHORT_COPIES):
+                key=None, nb="product", short=SHORT_COPIES, kws=None, extra=()):
         """``weight``: train weights (default the source weights); ``key``: the variant to gate on (default name);
-        ``nb``: the neighbours' scores per split (default the product's, None: without them)."""
+        ``nb``: the neighbours' scores per split (default the product's, None: without them); ``kws``: other keyword
+        features per split (default the product's), ``extra``: more stage-1 features read from them. Returns the
+        combination (None when the variant is not wanted)."""
         if want and (key or name) not in want:
-            return
+            return None
+        kwd = kw if kws is None else kws
         nb = nb_base if isinstance(nb, str) else nb
         dmask = np.ones(len(dv), bool) if dev_mask is None else dev_mask
         tmask = np.ones(len(tr), bool) if train_mask is None else train_mask
         w_fit = w_tr if weight is None else weight
         nb_dev = nb["dev"][dmask] if nb is not None else None
-        dev_fd = C.FitData([kw["dev"][i] for i in np.flatnonzero(dmask)], ng["dev"][dmask],
+        dev_fd = C.FitData([kwd["dev"][i] for i in np.flatnonzero(dmask)], ng["dev"][dmask],
                            logit["dev"][dmask] if (use_clf and clf) else None, y["dev"][dmask], np.ones(dmask.sum()),
                            nb_dev)
-        tr_fd = C.FitData([kw["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask],
+        tr_fd = C.FitData([kwd["train"][i] for i in np.flatnonzero(tmask)], oof, None, y["train"][tmask], w_fit[tmask],
                           nb["train"][tmask] if nb is not None else None)
-        comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2, short=short)
+        comb = C.fit(tr_fd, dev_fd, ngram_model=None, meta={}, l2=l2, short=short, extra=extra)
         if stage1 is not None:  # another stage 1 (same features), the same stage 2 on dev
             comb.stage1 = stage1(tr_fd)
             C.fit_stage2(comb, dev_fd)
-        scores = {k: comb.predict(C.rows_matrix(kw[k], ng[k], nb[k] if nb is not None else None, comb.names),
+        scores = {k: comb.predict(C.rows_matrix(kwd[k], ng[k], nb[k] if nb is not None else None, comb.names),
                                   logit.get(k) if (use_clf and clf) else None)
                   for k in ("dev", "test")}
         thr = choose_threshold(scores["dev"], y["dev"])
         report(name, split_rows, scores, float(thr))
+        return comb
 
     def alone(name, s):
         report(name + " alone", split_rows, s, float(choose_threshold(s["dev"], y["dev"])))
@@ -206,33 +210,16 @@ def main() -> None:
 
     def combine_extra(name, extra, key=None, extra_signs=None):
         """The base combination plus extra stage-1 columns (``extra[split]``: rows × m, signs ``extra_signs``,
-        default +1 each)."""
-        if want and (key or name) not in want:
-            return
+        default +1 each), carried as keyword features named ``extra_<j>``."""
         m = extra["train"].shape[1]
-        base_names = C.stage1_names(True, SHORT_COPIES)
-        x = {k: np.hstack([C.rows_matrix(kw[k], (oof if k == "train" else ng[k]), nb_base[k], base_names), extra[k]])
-             for k in ("train", "dev", "test")}
-        signs = C.stage1_signs(True, SHORT_COPIES) + (list(extra_signs) if extra_signs is not None else [+1] * m)
-        names = base_names + [f"extra_{j}" for j in range(m)]
-        mean, std = x["train"].mean(0), x["train"].std(0)
-        std[std < 1e-6] = 1.0
-        yy = y["train"].astype(float)
-        bal = np.where(yy > 0, len(yy) / (2 * yy.sum()), len(yy) / (2 * (len(yy) - yy.sum())))
-        coef, b0 = C.fit_logistic((x["train"] - mean) / std, yy, bal * w_tr, signs, 1.0)
-        comb = C.Combiner(names, signs, mean, std, coef, b0)
-        z1 = comb.stage1(x["dev"])
-        if clf:
-            cm, cs = float(logit["dev"].mean()), float(logit["dev"].std() or 1.0)
-            (a, b), c = C.fit_logistic(np.stack([z1, (logit["dev"] - cm) / cs], 1), y["dev"], np.ones(len(dv)),
-                                       [+1, +1], l2=0.01)
-            scores = {k: C.sigmoid(a * comb.stage1(x[k]) + b * (logit[k] - cm) / cs + c) for k in ("dev", "test")}
-        else:
-            (a,), c = C.fit_logistic(z1.reshape(-1, 1), y["dev"], np.ones(len(dv)), [+1], l2=0.01)
-            scores = {k: C.sigmoid(a * comb.stage1(x[k]) + c) for k in ("dev", "test")}
-        print(f"  {name}: extra weights {np.round(coef[-m:] * a, 3).tolist()[:60]}, "
-              f"n-gram {coef[names.index(F.NGRAM.name)] * a:.3f}", flush=True)
-        report(name, split_rows, scores, float(choose_threshold(scores["dev"], y["dev"])))
+        feats = [F.Feature(f"extra_{j}", s, "lab") for j, s in enumerate(extra_signs or [+1] * m)]
+        kws = {k: [{**r, **{f.name: float(extra[k][i, j]) for j, f in enumerate(feats)}} for i, r in enumerate(rows)]
+               for k, rows in kw.items()}
+        comb = combine(name, oof, ng, key=key, kws=kws, extra=feats)
+        if comb is not None:
+            w = comb.weights()
+            print(f"  {name}: extra weights {[round(w[f.name], 3) for f in feats][:60]}, n-gram {w[F.NGRAM.name]:.3f}",
+                  flush=True)
 
     train_folds = fold_ids(texts["train"], y["train"], 5)  # the folds of out_of_fold, computed once for the neighbours
     oof, ng, ng_model = ngram_scores(return_model=True)
@@ -282,14 +269,10 @@ def main() -> None:
         combine_extra("segment_gain", gain, key="segment_max")  # how far the best sentence rises above the whole
     combine("no_short", oof, ng, short=False)  # stage 1 without the short texts' copies (the `short` indicator stays)
     for cut in (100, 200, 300) if not want or "short_cut" in want else ():
-        # another length for "short" (the product's is features.SHORT_CHARS): set in place, then restored
-        for k in kw:
-            for r, t in zip(kw[k], texts[k], strict=True):
-                r["short"] = float(len(t or "") < cut)
-        combine(f"short_cut {cut}", oof, ng, key="short_cut")
-        for k in kw:
-            for r, t in zip(kw[k], texts[k], strict=True):
-                r["short"] = float(len(t or "") < F.SHORT_CHARS)
+        # another length for "short" (the product's is features.SHORT_CHARS)
+        kws = {k: [{**r, "short": float(len(t or "") < cut)} for r, t in zip(rows, texts[k], strict=True)]
+               for k, rows in kw.items()}
+        combine(f"short_cut {cut}", oof, ng, key="short_cut", kws=kws)
     if clf and (not want or "short_stage2" in want):
         # the classifier's weight of its own for short texts too, in stage 2 (on dev): z = a z1 + (b + b_s short) clf + c
         tr_fd = C.FitData(kw["train"], oof, None, y["train"], w_tr, nb_base["train"])
@@ -308,7 +291,7 @@ def main() -> None:
         # ad, whatever its length; every stage-1 feature gets a copy for such texts, with the feature's sign
         contact = re.compile(r"(?:[1１][3-9３-９][0-9x０-９]{9}|[0-9x]{7,}|微信|薇信|威信|加v|\+v|vx|qq|扣扣|电话|热线|"
                              r"咨询|联系|详询|致电|私信|加群)", re.I)
-        base_names = [n for n in C.stage1_names(True, SHORT_COPIES) if not n.startswith(F.SHORT_PREFIX)]
+        base_names = C.stage1_names(True)  # the columns before any short copy
 
         def contact_cols(k):
             b = C.rows_matrix(kw[k], (oof if k == "train" else ng[k]), nb_base[k], base_names)
@@ -317,7 +300,7 @@ def main() -> None:
         print("  contact share: " + ", ".join(f"{k} {np.mean([bool(contact.search(t or '')) for t in texts[k]]):.2f}"
                                               for k in ("train", "dev", "test")), flush=True)
         combine_extra("contact_gate", {k: contact_cols(k) for k in ("train", "dev", "test")},
-                      extra_signs=C.stage1_signs(True)[: len(base_names)] + [0])
+                      extra_signs=C.stage1_signs(True) + [0])
     if not want or "views" in want:
         # other views of the text, each its own out-of-fold model and its own stage-1 column
         cols = {k: [] for k in ("train", "dev", "test")}
