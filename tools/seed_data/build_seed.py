@@ -37,6 +37,7 @@ DECISIONS = DATA / "decisions.tsv"
 # Rows picked for reading because a model found them likely or uncertain (active learning). The pick is biased
 # towards the model's blind spots, so these rows go to the train split only and never shape dev/test.
 TRAIN_ONLY = DATA / "decisions_train_only.tsv"
+TRAIN_ONLY_POOLS = {"corpus4"}  # reading pools drawn by active learning
 SECOND_PASS = DATA / "second_pass.tsv"
 SEED = DATA / "seed.jsonl"
 DATA_MD = DATA / "DATA.md"
@@ -223,7 +224,8 @@ def build(
             c = corpus[rid]
             source, text, corpus_name = c["source"], c["text"], c["corpus"]
             style, provenance = STYLE_OF[corpus_name], f"corpus:{rid}"
-            allowed = TRAIN if rid in train_only else ALL
+            # active-learning rows (chosen by a model's doubt) would bias dev and test: train only
+            allowed = TRAIN if rid in train_only or (o is not None and o.pool in TRAIN_ONLY_POOLS) else ALL
         key = dup_key(text) or f"id:{rid}"
         if key in held_keys:
             b.stats["left out: near-duplicate of a holdout row"] += 1

@@ -15,12 +15,18 @@ Pools:
            twice blind now, so that no row of the seed set rests on one blind reading (`build-audit`);
   corpus3  1,000 more unread bdci_entity rows, a seeded random sample (one per near-duplicate group, none a twin of a
            holdout, read or pooled row): the internet-finance posts where most test misses are (`build-corpus3`).
+  corpus4  active learning (stop 24): the unread corpus rows (bdci, iflytek, SMS spam) that the served combination
+           scores nearest its decision line, per source; **train only** in the seed set, because a draw chosen by a
+           model's doubt would bias a dev or test split (`candidates-corpus4`, `adscreen score`, `build-corpus4`).
 
 Usage (from the repository root):
   python -m tools.seed_data.pools build           # train2 + corpus2 (keeps the written batches and manifest entry)
   python -m tools.seed_data.pools build-written   # written batches from classifier/data/written/*.jsonl
   python -m tools.seed_data.pools build-audit     # audit2 batches (the audited train rows)
   python -m tools.seed_data.pools build-corpus3   # corpus3 batches (more unread bdci_entity rows)
+  python -m tools.seed_data.pools candidates-corpus4 var/corpus4/candidates.jsonl
+  adscreen score --in var/corpus4/candidates.jsonl --out var/corpus4/scores.jsonl
+  python -m tools.seed_data.pools build-corpus4 var/corpus4/scores.jsonl
   python -m tools.seed_data.pools status          # per batch: which readers have finished, bad lines
 """
 
@@ -31,6 +37,7 @@ import json
 import random
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.seed_data.common import CODES, HOLDOUT, dup_key, holdout_ids, load_corpus
@@ -256,25 +263,90 @@ CORPUS3_N = 1000
 
 def build_corpus3(data: Path = DATA, out: Path = POOLS, n: int = CORPUS3_N) -> dict:
     """A seeded random sample of unread bdci_entity rows, id + text only; deterministic for the same inputs."""
-    held = required_holdout()
-    read, _ = _read_ids(data)
-    manifest = _load_manifest(out)
-    excluded = held | read | _pooled_ids(manifest, out, skip="corpus3")
-    corpus = list(load_corpus(exclude=set()))
-    seen = {dup_key(r["text"]) for r in corpus if r["id"] in excluded}
-    candidates = []
-    for row in corpus:
-        key = dup_key(row["text"])
-        if row["corpus"] != "bdci_entity" or row["id"] in excluded or not key or key in seen:
-            continue
-        seen.add(key)
-        candidates.append({"id": row["id"], "text": row["text"]})
+    candidates = _unread("corpus3", lambda r: r["corpus"] == "bdci_entity", data, out)
     rows = random.Random(f"{SEED}:corpus3").sample(candidates, min(n, len(candidates)))
+    manifest = _load_manifest(out)
     manifest.setdefault("pools", {})["corpus3"] = {
         "what": "unread bdci_entity rows, seeded random sample, one per dup_key group, no holdout/read/pooled twin",
         "rows": len(rows),
         "candidates": len(candidates),
         "batches": _write_batches(_shuffled(rows, "corpus3"), "corpus3", out),
+    }
+    _save_manifest(out, manifest)
+    return manifest
+
+
+# corpus4: how many rows of each source the active-learning draw takes (bdci is where most test misses are)
+CORPUS4_TAKE = {"bdci": 800, "iflytek": 80, "sms": 120}
+CORPUS4_GROUP = {"bdci_entity": "bdci", "bdci_negative": "bdci", "iflytek": "iflytek", "sms": "sms"}
+
+
+def _unread(skip: str, keep: Callable[[dict], bool], data: Path = DATA, out: Path = POOLS) -> list[dict]:
+    """Unread corpus rows that ``keep`` accepts, one per near-duplicate group, none a twin of a holdout, read or
+    pooled row (pools other than ``skip``, the one being rebuilt), in file order; id + text only."""
+    held = required_holdout()
+    read, _ = _read_ids(data)
+    excluded = held | read | _pooled_ids(_load_manifest(out), out, skip=skip)
+    corpus = list(load_corpus(exclude=set()))
+    seen = {dup_key(r["text"]) for r in corpus if r["id"] in excluded}
+    rows = []
+    for row in corpus:
+        key = dup_key(row["text"])
+        if not keep(row) or row["id"] in excluded or not key or key in seen:
+            continue
+        seen.add(key)
+        rows.append({"id": row["id"], "text": row["text"]})
+    return rows
+
+
+def corpus4_candidates(data: Path = DATA, out: Path = POOLS) -> list[dict]:
+    """The rows corpus4 may draw from: unread bdci and iflytek rows and unread SMS spam, id + text only."""
+    def keep(r: dict) -> bool:
+        return r["corpus"] in CORPUS4_GROUP and (r["corpus"] != "sms" or r.get("source_label") == "spam")
+
+    return _unread("corpus4", keep, data, out)
+
+
+def _margin(score: float, line: float = 0.5) -> float:
+    """Distance from the flag line in log-odds: the model's doubt about a row (smaller = more doubtful)."""
+    import math
+
+    p = min(max(score, 1e-6), 1 - 1e-6)
+    return abs(math.log(p / (1 - p)) - math.log(line / (1 - line)))
+
+
+def build_corpus4(scores: Path, data: Path = DATA, out: Path = POOLS, take: dict[str, int] | None = None) -> dict:
+    """Active-learning batches: per source, the candidates the served combination is least sure of.
+
+    ``scores`` is `adscreen score` output over `corpus4_candidates` (id, score, ...). Only candidates still unread
+    are used, so a stale scores file cannot pull in a read or holdout row. The manifest records each drawn row's
+    score and the combination that gave it, since the draw cannot be rebuilt once that model is replaced.
+    """
+    take = dict(CORPUS4_TAKE if take is None else take)
+    allowed = {r["id"]: r for r in corpus4_candidates(data, out)}
+    scored: dict[str, float] = {}
+    for line in Path(scores).read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line) if line.strip() else {}
+        if rec.get("id") in allowed and isinstance(rec.get("score"), int | float):
+            scored[rec["id"]] = float(rec["score"])
+    corpus_of = {r["id"]: r["corpus"] for r in load_corpus(exclude=set()) if r["id"] in scored}
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for rid in scored:
+        by_group[CORPUS4_GROUP[corpus_of[rid]]].append(rid)
+    picked: list[str] = []
+    for group, n in sorted(take.items()):
+        ranked = sorted(by_group.get(group, []), key=lambda r: (_margin(scored[r]), r))
+        picked += ranked[:n]
+    rows = [{"id": rid, "text": allowed[rid]["text"]} for rid in sorted(picked)]
+    manifest = _load_manifest(out)
+    manifest.setdefault("pools", {})["corpus4"] = {
+        "what": "active learning: unread bdci / iflytek / SMS-spam rows nearest the served combination's flag line "
+        "(0.5), per source; train only in the seed set",
+        "rows": len(rows),
+        "take": take,
+        "candidates": {g: len(v) for g, v in sorted(by_group.items())},
+        "scores": {rid: round(scored[rid], 4) for rid in sorted(picked)},
+        "batches": _write_batches(_shuffled(rows, "corpus4"), "corpus4", out),
     }
     _save_manifest(out, manifest)
     return manifest
@@ -434,8 +506,18 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("build-written", help="written batches from classifier/data/written/*.jsonl")
     sub.add_parser("build-audit", help="audit2 batches: the audited train rows, read twice blind")
     sub.add_parser("build-corpus3", help="corpus3 batches: more unread bdci_entity rows")
+    cand = sub.add_parser("candidates-corpus4", help="unread rows corpus4 may draw from, as JSONL for adscreen score")
+    cand.add_argument("out", type=Path)
+    c4 = sub.add_parser("build-corpus4", help="corpus4 batches from adscreen score output over the candidates")
+    c4.add_argument("scores", type=Path)
     sub.add_parser("status", help="which readers have finished which batch")
     args = ap.parse_args(argv)
+    if args.cmd == "candidates-corpus4":
+        rows = corpus4_candidates()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        _write_rows(args.out, rows)
+        print(f"{len(rows)} candidates -> {args.out}")
+        return
     if args.cmd == "build":
         manifest = build()
     elif args.cmd == "build-written":
@@ -444,6 +526,8 @@ def main(argv: list[str] | None = None) -> None:
         manifest = build_audit()
     elif args.cmd == "build-corpus3":
         manifest = build_corpus3()
+    elif args.cmd == "build-corpus4":
+        manifest = build_corpus4(args.scores)
     else:
         raise SystemExit(1 if status() else 0)
     for name, pool in sorted(manifest["pools"].items()):
