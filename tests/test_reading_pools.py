@@ -190,3 +190,39 @@ def test_build_written_is_append_only(tmp_path):
     put("a.jsonl", [dict(r, text=r["text"] + "，改") if r["id"] == read_id else r for r in first])
     with pytest.raises(SystemExit, match="has readings"):
         pools.build_written(written=written, out=out, readings=readings)
+
+
+@needs_shared
+def test_corpus4_takes_per_source_the_rows_nearest_the_flag_line_and_only_unread_ones(tmp_path, committed):
+    """The active-learning draw: its batches hold exactly the recorded rows, none read or pooled elsewhere, and a
+    rebuild from a scores file picks, per source, the candidates whose score is nearest 0.5."""
+    import shutil
+
+    manifest = json.loads((POOLS / "manifest.json").read_text(encoding="utf-8"))["pools"]["corpus4"]
+    rows = [r for name, batch in committed.items() if name.startswith("corpus4-") for r in batch]
+    assert {r["id"] for r in rows} == set(manifest["scores"]) and len(rows) == manifest["rows"]
+    read, _ = pools._read_ids(pools.DATA)
+    others = [r for name, batch in committed.items() if not name.startswith("corpus4-") for r in batch]
+    assert not {r["id"] for r in rows} & (read | {r["id"] for r in others})
+    keys = [dup_key(r["text"]) for r in rows]
+    assert len(keys) == len(set(keys)) and not set(keys) & {dup_key(r["text"]) for r in others}
+
+    shutil.copytree(POOLS, tmp_path / "pools")
+    cands = pools.corpus4_candidates(out=tmp_path / "pools")
+    assert {r["id"] for r in rows} <= {c["id"] for c in cands}
+    by_prefix = {p: [c for c in cands if c["id"].startswith(p)] for p in ("bdcie-", "ifly-", "sms-")}
+    scores = tmp_path / "scores.jsonl"
+    lines = []
+    for group in by_prefix.values():
+        for i, c in enumerate(group[:40]):
+            lines.append({"id": c["id"], "score": 0.5 + (i - 20) / 50})  # distance from 0.5 grows with |i - 20|
+    lines.append({"id": "sms-not-a-candidate", "score": 0.5})
+    lines.append({"id": by_prefix["sms-"][0]["id"], "error": "bad input"})
+    scores.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    got = pools.build_corpus4(scores, out=tmp_path / "pools", take={"bdci": 3, "iflytek": 1, "sms": 5})
+    picked = set(got["pools"]["corpus4"]["scores"])
+    want = {g[i]["id"] for g, n in ((by_prefix["bdcie-"], 3), (by_prefix["ifly-"], 1)) for i in (20, 19, 21)[:n]}
+    want |= {by_prefix["sms-"][i]["id"] for i in (20, 19, 21, 18, 22)}
+    assert picked == want
+    batch = [json.loads(x) for x in (tmp_path / "pools" / "corpus4-001.jsonl").read_text("utf-8").splitlines()]
+    assert {r["id"] for r in batch} == want and all(sorted(r) == ["id", "text"] for r in batch)

@@ -222,6 +222,37 @@ def test_a_fake_decided_written_batch_joins_train_dev_without_moving_anything(tm
 
 
 @needs_shared
+def test_active_learning_rows_go_to_train_only_whatever_their_hash_says(tmp_path, built):
+    """corpus4 was drawn by the served model's doubt, so its rows would bias dev or test: a finished corpus4 batch
+    of rows whose hash says dev or test lands in train, and nothing that was there moves."""
+    pools_dir, readings, adj = tmp_path / "pools", tmp_path / "readings", tmp_path / "adj"
+    shutil.copytree(pools.POOLS, pools_dir, ignore=shutil.ignore_patterns("corpus4-*"))
+    shutil.copytree(pools.READINGS, readings, ignore=shutil.ignore_patterns("corpus4-*"))
+    shutil.copytree(adjudicate.ADJ, adj, ignore=shutil.ignore_patterns("corpus4-*"))
+    cands = pools.corpus4_candidates(out=pools_dir)
+    picked = {"dev": [], "test": []}
+    for c in cands:
+        split = hash_split(dup_key(c["text"]))
+        if split in picked and len(picked[split]) < 3:
+            picked[split].append(c)
+    rows = picked["dev"] + picked["test"]
+    assert len(rows) == 6
+    _write_jsonl(pools_dir / "corpus4-099.jsonl", rows)
+    for reader in ("r1", "r2"):
+        _write_reading(readings / reader / "corpus4-099.tsv", {r["id"]: "O" for r in rows})
+    b = build_seed.build(pools_dir=pools_dir, readings=readings, adj=adj)
+    got = {r["id"]: r for r in b.rows}
+    assert {got[r["id"]]["split"] for r in rows} == {"train"}
+    assert {got[r["id"]]["provenance"] for r in rows} == {f"corpus:{r['id']}" for r in rows}
+    for r in built.rows:
+        if r["id"] in got:
+            assert got[r["id"]]["split"] == r["split"], r["id"]
+    in_seed = {r["id"]: r["split"] for r in built.rows}
+    committed = json.loads((pools.POOLS / "manifest.json").read_text(encoding="utf-8"))["pools"]["corpus4"]
+    assert {in_seed[i] for i in committed["scores"] if i in in_seed} <= {"train"}  # the real draw, once read
+
+
+@needs_shared
 def test_build_refuses_a_reading_of_a_holdout_id(tmp_path):
     held = sorted(holdout_ids())[0]
     _write_jsonl(tmp_path / "pools" / "corpus2-001.jsonl", [{"id": held, "text": "t"}])
