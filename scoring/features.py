@@ -74,6 +74,14 @@ def _features() -> list[Feature]:
 
 
 KEYWORD_FEATURES: list[Feature] = _features()
+SIGN = {ft.name: ft.sign for ft in KEYWORD_FEATURES}
+# the "who sells" rules of keywords.senders -> the feature each one sets
+SENDER_RULES = {
+    "unlicensed_offer": "sender_unlicensed",
+    "impostor": "sender_impostor",
+    "licensed_no_guarantee": "sender_licensed",
+    "licensed_guarantee": "sender_ad_law",
+}
 NGRAM = Feature("ngram_logit", +1, "ngram")
 CLASSIFIER = Feature("clf_logit", +1, "classifier")
 NEIGHBOURS = Feature("neighbour_logodds", +1, "neighbours")
@@ -115,14 +123,8 @@ def keyword_features(result: Any | None, text: str) -> dict[str, float]:
     f["n_terms"] = math.log1p(len({h.term for h in pos})) / math.log(20.0)
     for h in result.hits:
         rule = (h.value or {}).get("rule") if h.rule == "sender" else None
-        if rule == "unlicensed_offer":
-            f["sender_unlicensed"] = 1.0
-        elif rule == "impostor":
-            f["sender_impostor"] = 1.0
-        elif rule == "licensed_no_guarantee":
-            f["sender_licensed"] = 1.0
-        elif rule == "licensed_guarantee":
-            f["sender_ad_law"] = 1.0
+        if rule in SENDER_RULES:
+            f[SENDER_RULES[rule]] = 1.0
     for name, cat in COUNTERS.items():
         f[name] = max((h.base_weight or h.weight for h in neg if h.category == cat), default=0.0)
     f["n_counter"] = math.log1p(len({h.term for h in neg})) / math.log(10.0)
@@ -157,12 +159,13 @@ def _counter_terms(result: Any | None, cat: str, k: int = 2) -> str:
     return "、".join(list(dict.fromkeys(h.term for h in result.hits if h.counter and h.category == cat))[:k])
 
 
-def _sender(result: Any | None, rule: str) -> str:
+def _sender(result: Any | None, rule: str) -> str | None:
+    """The sender named by this case's ``rule`` hit ("" when it names none); None when the rule did not fire."""
     for h in getattr(result, "hits", ()) or ():
         v = h.value or {}
         if h.rule == "sender" and v.get("rule") == rule:
             return str(v.get("institution") or v.get("sender") or "")
-    return ""
+    return None
 
 
 def _annual(result: Any | None) -> str:
@@ -193,6 +196,14 @@ _GROUP_PHRASE = {
     "lure": "诱导手段（{t}）",
     "combo": "组合特征（{t}）",
 }
+# the words for each sender feature; {s} is the sender in brackets, when the rule names one
+_SENDER_PHRASE = {
+    "sender_unlicensed": "发布者非持牌机构{s}",
+    "sender_impostor": "冒用持牌机构名义{s}并引向私人联系方式",
+    "sender_licensed": "发布者为持牌机构{s}且无保本承诺",
+    "sender_ad_law": "持牌机构{s}承诺保本：属广告法问题，非集资",
+}
+_RULE_OF = {feature: rule for rule, feature in SENDER_RULES.items()}
 _COUNTER_PHRASE = {
     "ctr_risk": "含风险提示（{t}）",
     "ctr_news": "新闻或警示语境（{t}）",
@@ -234,18 +245,13 @@ def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) ->
         return "承诺倍数回报" if up else None
     if name == "n_terms":
         return "命中多项集资特征" if up else None
-    if name == "sender_unlicensed":
-        s = _sender(result, "unlicensed_offer")
-        return f"发布者非持牌机构（{s}）" if s else "发布者非持牌机构"
-    if name == "sender_impostor":
-        s = _sender(result, "impostor")
-        return f"冒用持牌机构名义（{s}）并引向私人联系方式"
-    if name == "sender_licensed":
-        s = _sender(result, "licensed_no_guarantee")
-        return f"发布者为持牌机构（{s}）且无保本承诺"
-    if name == "sender_ad_law":
-        s = _sender(result, "licensed_guarantee")
-        return f"持牌机构（{s}）承诺保本：属广告法问题，非集资"
+    if name in _SENDER_PHRASE:
+        # a sender rule is named only when it fired and pushed the way its sign says: its absence also moves a
+        # standardised score, but "发布者为持牌机构" must never be said of a text with no licensed sender
+        s = _sender(result, _RULE_OF[name])
+        if s is None or up != (SIGN[name] > 0):
+            return None
+        return _SENDER_PHRASE[name].format(s=f"（{s}）" if s else "")
     if name in _COUNTER_PHRASE:
         t = _counter_terms(result, COUNTERS[name])
         return _COUNTER_PHRASE[name].format(t=t) if t else None

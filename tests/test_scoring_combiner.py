@@ -163,6 +163,24 @@ def test_explain_picks_the_largest_contributions_in_the_verdicts_direction(match
     assert line.startswith("综合判定0.97：承诺保本保息并给出年化收益18%，发布者非持牌机构（鑫盛财富）"), line
 
 
+def test_a_sender_rule_is_named_only_when_it_fired_and_pushed_its_own_way(matcher):
+    """The absence of a licensed sender also raises a standardised score; the explanation must not then claim one
+    (a flagged pitch once read "发布者为持牌机构（）且无保本承诺")."""
+    none = matcher.match("综合广场！城南核心，独立产权，沿街商铺，私享专线：xxxxxxxxxxx")
+    absent = {"sender_licensed": 1.2, "sender_ad_law": 0.9, "sender_unlicensed": -0.8, "ngram_logit": 1.0}
+    flagged = C.explain(absent, 0.76, True, none, {"ngram_prob": 0.79})
+    cleared = C.explain({k: -v for k, v in absent.items()}, 0.1, False, none, {"ngram_prob": 0.1})
+    for line in (flagged, cleared):
+        assert "持牌机构" not in line, line
+    bank = matcher.match("【招商银行】我行理财产品预期年化4.1%，理财非存款，产品有风险，投资须谨慎")
+    assert F.keyword_features(bank, "")["sender_licensed"] == 1.0
+    line = C.explain({"sender_licensed": -1.5, "ctr_risk": -0.7}, 0.02, False, bank, {})
+    assert "发布者为持牌机构（招商银行）且无保本承诺" in line, line
+    assert "持牌机构" not in C.explain({"sender_licensed": 1.5}, 0.9, True, bank, {})  # never as a reason to flag
+    unlicensed = matcher.match("【鑫盛财富】保本保息，年化收益18%，一万起投")
+    assert "非持牌机构" not in C.explain({"sender_unlicensed": -1.0}, 0.1, False, unlicensed, {})
+
+
 def test_saved_without_pickle_and_versioned_with_the_classifier(tmp_path, no_clf, fitted):
     path = C.path_for(tmp_path, None)
     no_clf.save(path)
