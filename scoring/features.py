@@ -225,6 +225,8 @@ def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) ->
         g = name[4:]
         if g == "rate":
             a = _annual(result)
+            if not up or not _terms(result, GROUPS[g]):  # its absence is no evidence to name
+                return None
             return f"给出年化收益{a}" if a else "给出收益率"
         t = _terms(result, GROUPS[g])
         return _GROUP_PHRASE[g].format(t=t) if t and up else None
@@ -254,7 +256,7 @@ def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) ->
         return _SENDER_PHRASE[name].format(s=f"（{s}）" if s else "")
     if name in _COUNTER_PHRASE:
         t = _counter_terms(result, COUNTERS[name])
-        return _COUNTER_PHRASE[name].format(t=t) if t else None
+        return _COUNTER_PHRASE[name].format(t=t) if t and not up else None
     if name == "n_counter":
         return "多处反证" if not up else None
     if name == "ngram_logit":

@@ -179,6 +179,12 @@ def test_a_sender_rule_is_named_only_when_it_fired_and_pushed_its_own_way(matche
     assert "持牌机构" not in C.explain({"sender_licensed": 1.5}, 0.9, True, bank, {})  # never as a reason to flag
     unlicensed = matcher.match("【鑫盛财富】保本保息，年化收益18%，一万起投")
     assert "非持牌机构" not in C.explain({"sender_unlicensed": -1.0}, 0.1, False, unlicensed, {})
+    # the same for rates and counter-evidence: named only when present, and only the way they push
+    assert "收益" not in C.explain({"cat_rate": -0.9}, 0.1, False, none, {})
+    assert "收益" not in C.explain({"cat_rate": 0.9}, 0.9, True, none, {})
+    assert "给出年化收益18%" in C.explain({"cat_rate": 0.9}, 0.9, True, unlicensed, {})
+    assert "风险提示" not in C.explain({"ctr_risk": 0.9}, 0.9, True, bank, {})
+    assert "含风险提示" in C.explain({"ctr_risk": -0.9}, 0.1, False, bank, {})
 
 
 def test_saved_without_pickle_and_versioned_with_the_classifier(tmp_path, no_clf, fitted):
