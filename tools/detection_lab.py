@@ -29,7 +29,10 @@ rises above the whole text's), views (n-gram models over jieba words, character 
 columns, and views_mean, their mean log-odds with the base's as the one n-gram column), short_stage2 (the classifier's
 weight of its own for short texts in stage 2 too), contact_gate (every stage-1 feature copied for texts that give a
 phone, WeChat, QQ or hotline, beside the short texts' copies), short_cut (the short texts' copies at 100, 200 and 300
-characters instead of ``SHORT_CHARS``). The n-gram model's rows are weighted as ``scoring.fitting``
+characters instead of ``SHORT_CHARS``), knn_dense (with ``--dense``: the
+nearest judged rows by the encoder's pooled embeddings as one more stage-1 column), al_none / al_stage1_out /
+al_weight (the active-learning rows of
+corpus4 left out everywhere, left out of stage 1 only, or weighted 0.5). The n-gram model's rows are weighted as ``scoring.fitting``
 weighs them (source weights × ``source_class_factors(CLASS_POWER)``), stage 1's by the source weights alone, and
 stage 1 carries the neighbours' scores as the product's does; the variants that fit their own stage 1 outside
 ``combine`` (stage2_train_oof, self_training, distill) do without them.
@@ -43,6 +46,7 @@ after the base's also gives the paired bootstrap interval of the test F1 gain ov
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
 import time
@@ -60,6 +64,7 @@ from scoring import combiner as C
 from scoring import features as F
 from scoring.engine import load_classifier
 from scoring.fitting import CLASS_POWER, NEIGHBOURS, SHORT_COPIES
+from tools.seed_data import pools
 
 HARD = ("finance_legit", "warning_news")
 SENTENCE = re.compile(r"[。！？!?；;\n]+")
@@ -111,6 +116,8 @@ def main() -> None:
     ap.add_argument("--clf-logits", type=Path, default=None,
                     help="tools.oof_classifier's oof_logits.npz: that classifier instead of the trained one")
     ap.add_argument("--no-clf", action="store_true", help="skip the trained classifier")
+    ap.add_argument("--dense", type=Path, default=None,
+                    help="tools.probe_lab embeddings (.npz) for knn_dense: the nearest judged rows by the encoder")
     args = ap.parse_args()
     t0 = time.time()
     rows = load_rows(args.data)
@@ -227,6 +234,10 @@ def main() -> None:
     real_tr = np.array([not str(r.get("source", "")).startswith("written") for r in tr])
     nb_ref = real_tr if NEIGHBOURS == "real" else None  # the product's neighbours
     nb_base = neighbour_scores(vectors, ref=nb_ref) if NEIGHBOURS else None
+
+    def nb_ref_of(keep):
+        """The product's neighbour reference rows, restricted to ``keep``."""
+        return keep if nb_ref is None else nb_ref & keep
     print(f"n-gram base {time.time() - t0:.0f} s", flush=True)
     report("ngram alone", split_rows, {k: 1 / (1 + np.exp(-ng[k])) for k in ng},
            float(choose_threshold(1 / (1 + np.exp(-ng["dev"])), y["dev"])))
@@ -360,6 +371,32 @@ def main() -> None:
             report(name, split_rows, sc2, float(choose_threshold(sc2["dev"], y["dev"])))
     if not want or "stage1_real" in want:  # the n-gram learns every row; stage 1 learns from the real rows' OOF only
         combine("stage1_real", oof[~written], ng, train_mask=~written)
+    if args.dense is not None and (not want or "knn_dense" in want):
+        # the nearest judged rows by the encoder's pooled embedding (meaning) beside the TF-IDF ones (wording)
+        from scipy.sparse import csr_matrix
+
+        z = np.load(args.dense)
+        unit = {k: csr_matrix(z[k] / np.maximum(np.linalg.norm(z[k], axis=1, keepdims=True), 1e-9))
+                for k in ("train", "dev", "test")}
+        for k_d in (5, 20):
+            dn = neighbour_scores(unit, k_d, ref=nb_ref)
+            combine_extra(f"knn_dense k={k_d}", {k: dn[k][:, None] for k in dn}, key="knn_dense")
+    if not want or want & {"al_none", "al_stage1_out", "al_weight"}:
+        # corpus4, the active-learning rows (train only): drawn near the flag line, they are not the population
+        # stage 1 should learn its weights from. al_none: without them anywhere (the seed before stop 24);
+        # al_stage1_out: the n-gram model and the neighbours learn them, stage 1 does not; al_weight: weight 0.5
+        manifest = json.loads((pools.POOLS / "manifest.json").read_text(encoding="utf-8"))
+        drawn = set(manifest["pools"].get("corpus4", {}).get("scores", {}))
+        al = np.array([r["id"] in drawn for r in tr])
+        print(f"active-learning rows in train: {int(al.sum())}", flush=True)
+        if not want or "al_none" in want:
+            o_al, n_al = ngram_scores(weight=w_ng * ~al)
+            combine("al_none", o_al[~al], n_al, train_mask=~al, nb=neighbour_scores(vectors, ref=nb_ref_of(~al)))
+        combine("al_stage1_out", oof[~al], ng, train_mask=~al)
+        if not want or "al_weight" in want:
+            half = np.where(al, 0.5, 1.0)
+            o_h, n_h = ngram_scores(weight=w_ng * half)
+            combine("al_weight", o_h, n_h, weight=w_tr * half)
     if not want or "curve" in want:
         u = np.random.default_rng(0).random(len(tr))
         for frac in (0.25, 0.5, 0.75):
