@@ -217,10 +217,20 @@ def short_copy(feature: Feature) -> Feature:
     return Feature(SHORT_PREFIX + feature.name, feature.sign, feature.source)
 
 
+def _strength(p: float, up: bool, yes: str, no: str) -> str:
+    """A detector's words in one case: its own verdict when that agrees with the way it pushed the score, else
+    only the push. A score of 0.42 sits above the average case and raises the combined score, but the detector
+    did not "判为集资宣传"; saying so would contradict the number shown beside it."""
+    if up:
+        return yes if p >= 0.5 else "得分偏高"
+    return no if p < 0.5 else "得分偏低"
+
+
 def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) -> str | None:
     """The Chinese words for one feature in one case (``up``: it raised the score); None: not worth naming."""
     if name == "kw_score":
-        return f"关键词证据{'较强' if up else '较弱'}（{float(extra.get('kw_score', 0)):.2f}）"
+        v = float(extra.get("kw_score", 0))
+        return f"关键词证据{_strength(v, up, '较强', '较弱')}（{v:.2f}）"
     if name.startswith("cat_"):
         g = name[4:]
         if g == "rate":
@@ -263,12 +273,12 @@ def phrase(name: str, up: bool, result: Any | None, extra: Mapping[str, Any]) ->
         p = float(extra.get("ngram_prob", 0.0))
         top = extra.get("ngram_top") or []
         tail = f"，{'、'.join(top)}" if up and top else ""
-        return f"字符模型{'判为集资宣传' if up else '判为非集资'}（{p:.2f}{tail}）"
+        return f"字符模型{_strength(p, up, '判为集资宣传', '判为非集资')}（{p:.2f}{tail}）"
     if name == "neighbour_logodds":
         near = [i for i, label, _ in extra.get("neighbours_near") or [] if bool(label) == up]
         tail = f"：{'、'.join(near)}" if near else ""
         return f"与已判定为{'集资宣传' if up else '非集资'}的样本相近{tail}"
     if name == "clf_logit":
         p = float(extra.get("classifier_prob", 0.0))
-        return f"分类器{'判为集资宣传' if up else '判为非集资'}（{p:.2f}）"
+        return f"分类器{_strength(p, up, '判为集资宣传', '判为非集资')}（{p:.2f}）"
     return None

@@ -4,6 +4,7 @@ stored without pickle and versioned with the classifier."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,29 @@ def test_a_sender_rule_is_named_only_when_it_fired_and_pushed_its_own_way(matche
     assert "给出年化收益18%" in C.explain({"cat_rate": 0.9}, 0.9, True, unlicensed, {})
     assert "风险提示" not in C.explain({"ctr_risk": 0.9}, 0.9, True, bank, {})
     assert "含风险提示" in C.explain({"ctr_risk": -0.9}, 0.1, False, bank, {})
+
+
+def test_a_detector_is_said_to_judge_only_the_way_its_own_number_reads(matcher, no_clf):
+    """A 0.42 n-gram score raises the combined score above the average case, but the case page must not say the
+    n-gram model "判为集资宣传（0.42）": the words and the number shown beside them must agree."""
+    r = matcher.match("投资即送，年化收益")
+    up_low = C.explain({"ngram_logit": 1.2, "clf_logit": 0.8, "kw_score": 0.6}, 0.6, True, r,
+                       {"ngram_prob": 0.42, "classifier_prob": 0.43, "kw_score": 0.3})
+    assert "判为集资宣传" not in up_low and "关键词证据较强" not in up_low, up_low
+    assert "字符模型得分偏高（0.42" in up_low and "分类器得分偏高（0.43）" in up_low, up_low
+    down_high = C.explain({"ngram_logit": -1.2}, 0.2, False, r, {"ngram_prob": 0.55})
+    assert "字符模型得分偏低（0.55" in down_high and "判为非集资" not in down_high, down_high
+    sure = C.explain({"ngram_logit": 1.2}, 0.9, True, r, {"ngram_prob": 0.91})
+    assert "字符模型判为集资宣传（0.91" in sure, sure
+    # and on texts the fitted combination scores, every verdict word matches its number
+    scorer = Scorer(matcher, None, combiner=no_clf)
+    texts = ["保本保息，年化18%，一万起投，详询王经理", "某地警方破获一起以高息为诱饵的非法集资案", "二手自行车转让",
+             "【招商银行】理财非存款，产品有风险", "区块链项目上线，注册送矿机，每天挖矿收益", "包租十年，年回报8%"]
+    for v in scorer.score(texts):
+        for m in re.finditer(r"判为集资宣传（(0\.\d+)", v.explanation):
+            assert float(m.group(1)) >= 0.5, v.explanation
+        for m in re.finditer(r"判为非集资（(0\.\d+)", v.explanation):
+            assert float(m.group(1)) < 0.5, v.explanation
 
 
 def test_saved_without_pickle_and_versioned_with_the_classifier(tmp_path, no_clf, fitted):

@@ -97,6 +97,12 @@ def report(name: str, split_rows: dict, scores: dict, thr_dev: float) -> None:
     dev_real = np.array([not str(r.get("source", "")).startswith("written") for r in split_rows["dev"]])
     dev_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["dev"]])
     line.append(f"devReal@0.50 F{prf(np.asarray(scores['dev'])[dev_real] >= 0.5, dev_gold[dev_real])[2]:.3f}")
+    # the flag line the real dev rows alone would choose, and what it gives on test
+    thr_real = float(choose_threshold(np.asarray(scores["dev"])[dev_real], dev_gold[dev_real]))
+    t_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["test"]])
+    t_hard = np.array([r.get("subtype") in HARD and not g for r, g in zip(split_rows["test"], t_gold, strict=True)])
+    t_pred = np.asarray(scores["test"]) >= thr_real
+    line.append(f"devReal-thr {thr_real:.2f}: test F{prf(t_pred, t_gold)[2]:.3f} H{float(t_pred[t_hard].mean()):.3f}")
     test_gold = np.array([bool(label_to_int(r["label"])) for r in split_rows["test"]])
     test_pred = np.asarray(scores["test"]) >= 0.5
     if name == "base":
