@@ -98,8 +98,19 @@ def test_size_and_coverage(rows: list[dict]) -> None:
 
 
 def _train_only_ids() -> set[str]:
+    """Active-learning rows: the old decisions_train_only.tsv and the reading pools drawn by a model's doubt."""
+    import json
+
+    from tools.seed_data.build_seed import TRAIN_ONLY_POOLS
+    from tools.seed_data.pools import POOLS
+
     path = Path(SEED).with_name("decisions_train_only.tsv")
-    return set(read_decisions(path)) if path.exists() else set()
+    ids = set(read_decisions(path)) if path.exists() else set()
+    manifest = json.loads((POOLS / "manifest.json").read_text(encoding="utf-8"))["pools"]
+    for pool in TRAIN_ONLY_POOLS & set(manifest):
+        ids |= {r["id"] for b in manifest[pool]["batches"]
+                for r in map(json.loads, (POOLS / b).read_text(encoding="utf-8").splitlines())}
+    return ids
 
 
 def _v2_splits() -> dict[str, str]:
@@ -113,7 +124,7 @@ def test_split_proportions(rows: list[dict]) -> None:
     pins, extra = _v2_splits(), _train_only_ids()
     assert all(r["split"] == pins[r["id"]] for r in rows if r["id"] in pins)
     fixed = [r for r in rows if r["id"] in pins and r["id"] not in extra]
-    new = [r for r in rows if r["id"] not in pins and r["source"] != "written"]
+    new = [r for r in rows if r["id"] not in pins and r["source"] != "written" and r["id"] not in extra]
     for group, tol in ((fixed, 0.05), (new, 0.04)):
         share = Counter(r["split"] for r in group)
         assert abs(share["train"] / len(group) - 0.70) < tol
