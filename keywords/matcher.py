@@ -657,15 +657,16 @@ def explain(hits: list[Hit], score: float) -> str:
     neg = [h for h in hits if h.counter]
     if not pos and not neg:
         return "未命中关键词"
-    parts = []
-    for h in pos[:5]:
+    parts = []  # one entry per distinct term and category: a term in both title and body is one piece of evidence
+    for h in pos:
         plain = h.rule != "pinyin" and h.rule != "homophone"
         shown = h.term if plain or h.normalized == h.term else f"{h.term}（原文作“{h.normalized}”）"
         tag = {"pinyin": "拼音变体", "homophone": "谐音变体"}.get(h.rule)
         parts.append(f"{shown}〔{label(h.category)}{'·' + tag if tag else ''}〕")
-    more = f"等{len(pos)}项" if len(pos) > 5 else ""
+    parts = list(dict.fromkeys(parts))
+    more = f"等{len(parts)}项" if len(parts) > 5 else ""
     line = (
-        f"关键词得分{score:.2f}：命中" + "、".join(parts) + more
+        f"关键词得分{score:.2f}：命中" + "、".join(parts[:5]) + more
         if pos
         else f"关键词得分{score:.2f}：无正向命中"
     )
@@ -675,7 +676,7 @@ def explain(hits: list[Hit], score: float) -> str:
             "；反证（"
             + "、".join(cats)
             + "）："
-            + "、".join(dict.fromkeys(h.term for h in neg[:4]))
+            + "、".join(list(dict.fromkeys(h.term for h in neg))[:4])
             + "，附近命中已折减"
         )
     return line

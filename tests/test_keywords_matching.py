@@ -155,6 +155,17 @@ def test_explanation_is_one_chinese_line(m):
     assert r.lexicon_version == "seed-1"
 
 
+def test_explanation_names_a_repeated_term_once_and_counts_distinct_terms(m):
+    """A pitch repeats its words (title and body): the hits keep every occurrence, the one-line summary each term once."""
+    r = m.match("保本保息 年化12% 季度付息\n实体项目，保本保息，年化12%，季度付息，5万起投，签正式合同。")
+    assert sum(h.term == "保本保息" for h in r.hits) == 2
+    named = r.explanation.split("：命中")[1].split("；")[0]
+    assert named.count("保本保息〔") == 1 and named.count("年化12%〔") == 1, named
+    distinct = {(h.term, h.category) for h in r.hits if not h.counter}
+    if len(distinct) > 5:
+        assert named.endswith(f"等{len(distinct)}项"), named
+
+
 def test_nested_terms_counted_once(m):
     r = m.match("保本保息")
     assert [h.term for h in r.hits if not h.counter] == ["保本保息"]
