@@ -81,8 +81,8 @@ def test_train2_is_every_train_row_read_once(committed):
 def test_building_twice_gives_the_committed_files(tmp_path, committed):
     for out in (tmp_path / "a", tmp_path / "b"):
         pools.build(out=out)
-    # written (append-only), audit2 (build-audit) and corpus3 (build-corpus3) are tested below
-    for name in [n for n in committed if not n.startswith(("written-", "audit2-", "corpus3-"))]:
+    # written (append-only), audit2 (build-audit), corpus3 and corpus4 are tested below
+    for name in [n for n in committed if not n.startswith(("written-", "audit2-", "corpus3-", "corpus4-"))]:
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes() == (POOLS / name).read_bytes(), name
     dirs = (tmp_path / "a", tmp_path / "b", POOLS)

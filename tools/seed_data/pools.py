@@ -219,9 +219,20 @@ def required_holdout() -> set[str]:
     return held
 
 
-def _pooled_ids(manifest: dict, out: Path, skip: str) -> set[str]:
-    """Ids in the batches of every pool but ``skip`` (the one being rebuilt)."""
-    return {r["id"] for name, p in manifest.get("pools", {}).items() if name != skip
+# corpus pools in the order they were drawn: a rebuild excludes the rows of earlier pools only, so a pool drawn
+# later (corpus4 took rows corpus3 had left) never changes what an earlier one rebuilds to
+DRAW_ORDER = ("corpus3", "corpus4")
+
+
+def _later(pool: str) -> set[str]:
+    """``pool`` and the pools drawn after it."""
+    return set(DRAW_ORDER[DRAW_ORDER.index(pool):]) if pool in DRAW_ORDER else {pool}
+
+
+def _pooled_ids(manifest: dict, out: Path, skip: str | set[str]) -> set[str]:
+    """Ids in the batches of every pool but ``skip`` (the one being rebuilt, or a set of pools)."""
+    skip = {skip} if isinstance(skip, str) else skip
+    return {r["id"] for name, p in manifest.get("pools", {}).items() if name not in skip
             for b in p.get("batches", []) if (out / b).exists() for r in _read_jsonl(out / b)}
 
 
@@ -283,10 +294,10 @@ CORPUS4_GROUP = {"bdci_entity": "bdci", "bdci_negative": "bdci", "iflytek": "ifl
 
 def _unread(skip: str, keep: Callable[[dict], bool], data: Path = DATA, out: Path = POOLS) -> list[dict]:
     """Unread corpus rows that ``keep`` accepts, one per near-duplicate group, none a twin of a holdout, read or
-    pooled row (pools other than ``skip``, the one being rebuilt), in file order; id + text only."""
+    pooled row (pools drawn before ``skip``, the one being rebuilt), in file order; id + text only."""
     held = required_holdout()
     read, _ = _read_ids(data)
-    excluded = held | read | _pooled_ids(_load_manifest(out), out, skip=skip)
+    excluded = held | read | _pooled_ids(_load_manifest(out), out, skip=_later(skip))
     corpus = list(load_corpus(exclude=set()))
     seen = {dup_key(r["text"]) for r in corpus if r["id"] in excluded}
     rows = []
