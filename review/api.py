@@ -53,6 +53,7 @@ from review.schemas import (
     Me,
     NoteIn,
     Ok,
+    PrecedentOut,
     PreviewOut,
     ProposalIn,
     ProposalOut,
@@ -73,6 +74,7 @@ from review.services import (
     history,
     lexicon,
     listing,
+    precedents,
     referral,
     scope,
     workflow,
@@ -96,6 +98,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)], responses=ERRORS)
 FlagId = Annotated[int, Path(ge=1, le=MAX_ID, description="案件（线索）编号")]
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="提议编号")]
+PrecedentId = Annotated[str, Path(max_length=24, pattern=r"^[a-z]{2,6}-[0-9]{1,7}$", description="已判定样本编号（如 bdcie-01234）")]
 
 
 def _me(user: User, request: Request) -> Me:
@@ -309,6 +312,19 @@ def api_units(user: User = Depends(ANY_ROLE), session: Session = Depends(db)) ->
         UnitOut(code=u.code, name=u.name, kind=u.kind, parent=u.parent_code, areas=u.areas or [], fallback=u.is_fallback)
         for u in listing.unit_choices(session, user)
     ]
+
+
+@router.get("/precedents/{row_id}", summary="案件说明引用的已判定样本：原文、标签与来源", response_model=PrecedentOut)
+def api_precedent(row_id: PrecedentId, user: User = Depends(ANY_ROLE)) -> PrecedentOut:
+    return precedent_out(precedents.get(row_id))
+
+
+def precedent_out(p: precedents.Precedent) -> PrecedentOut:
+    from dataclasses import asdict
+
+    from review.labels import SUBTYPE_LABELS
+
+    return PrecedentOut(**asdict(p), subtype_label=SUBTYPE_LABELS.get(p.subtype, p.subtype))
 
 
 # --- cases --------------------------------------------------------------------------------------------------

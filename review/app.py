@@ -25,6 +25,7 @@ from review.security import APP_CSP, COMMON_HEADERS
 from review.services.cases import case_text_fields, case_title
 from review.services.errors import InvalidInput, NotFound
 from review.services.lexicon import default_rescore, thread_runner
+from review.services.precedents import segments as precedent_segments
 from review.services.referral import NothingToExport
 from review.services.workflow import Rules
 from review.timefmt import bjt
@@ -49,6 +50,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["safe_href"] = safe_href
     env.filters["css_class"] = css_class
     env.filters["rule_label"] = rule_label
+    env.filters["precedent_segments"] = precedent_segments  # explanation text with its cited rows linked
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,

@@ -17,6 +17,8 @@ DISMISS_REASONS = {
     "normal": "非广告",
 }
 assert set(DISMISS_REASONS) == set(queue.DISMISS_REASONS)
+# the rubric's labels (seed rows cited as precedents): the dismissal reasons plus the positive class
+SUBTYPE_LABELS = {"fundraising": "涉嫌非法集资宣传", **DISMISS_REASONS}
 QA_LABELS = {"pending": "待抽查复核", "agreed": "抽查复核：同意排除", "disagreed": "抽查复核：不同意，已重新打开"}
 # how a hit was found (the ``rule`` of a hit): the matching method, in words
 RULE_LABELS = {

@@ -28,7 +28,7 @@ from review.deps import (
     db,
 )
 from review.http import package_response
-from review.labels import ACTION_LABELS, DISMISS_REASONS
+from review.labels import ACTION_LABELS, DISMISS_REASONS, SUBTYPE_LABELS
 from review.security import EVIDENCE_CSP, SNAPSHOT_CSP
 from review.services import audit as audit_service
 from review.services import (
@@ -39,6 +39,7 @@ from review.services import (
     history,
     lexicon,
     listing,
+    precedents,
     referral,
     scope,
     workflow,
@@ -277,6 +278,13 @@ def case_page(
     request: Request, flag_id: int, user: User = Depends(ANY_ROLE), session: Session = Depends(db)
 ) -> HTMLResponse:
     return render_case(request, session, user, flag_id)
+
+
+@router.get("/precedents/{row_id}")
+def precedent_page(request: Request, row_id: str, user: User = Depends(ANY_ROLE)) -> HTMLResponse:
+    """A judged row a case explanation cites, so the inspector can read what it was judged on."""
+    p = precedents.get(row_id)
+    return render(request, "precedent.html", user, p=p, subtype_label=SUBTYPE_LABELS.get(p.subtype, p.subtype))
 
 
 @router.post("/cases/{flag_id}/claim")

@@ -177,6 +177,21 @@ class UnitOut(BaseModel):
     fallback: bool
 
 
+class PrecedentOut(BaseModel):
+    """A judged seed row that a case explanation cites: what the readers decided, and on what text."""
+
+    id: str
+    text: str
+    label: str
+    subtype: str
+    subtype_label: str
+    source: str
+    split: str
+    label_method: str
+    provenance: str
+    rubric_version: int
+
+
 class PreviewSample(BaseModel):
     flag_id: int
     status: str

@@ -73,6 +73,7 @@ def add_case(
     region: str = "北京",
     posted_at: datetime | None = None,
     headers: dict[str, str] | None = None,
+    explanation: str = "命中回报承诺类词条；模型判定为集资宣传",
 ) -> Flag:
     """One crawled ad with a flagging verdict; returns its flag."""
     url = url or f"https://ads.example.org/item/{n}"
@@ -108,7 +109,7 @@ def add_case(
             keyword_score=min(score + 0.05, 1.0),
             classifier_prob=score,
             hits=hits if hits is not None else hits_for(text),
-            explanation="命中回报承诺类词条；模型判定为集资宣传",
+            explanation=explanation,
             detectors=["keywords", "classifier"],
             category=category,
         ),
