@@ -98,7 +98,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(csrf_protect)], responses=ERRORS)
 FlagId = Annotated[int, Path(ge=1, le=MAX_ID, description="案件（线索）编号")]
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="提议编号")]
-PrecedentId = Annotated[str, Path(max_length=24, pattern=r"^[a-z]{2,6}-[0-9]{1,7}$", description="已判定样本编号（如 bdcie-01234）")]
+PrecedentId = Annotated[str, Path(max_length=24, pattern=r"^[a-z]{2,6}-[0-9]{1,7}$", description="已判定样本编号（如 bdcie-00000）")]
 
 
 def _me(user: User, request: Request) -> Me:
