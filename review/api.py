@@ -7,6 +7,7 @@ Clients log in with ``POST /api/v1/auth/login`` (JSON), keep the session cookie 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -320,11 +321,7 @@ def api_precedent(row_id: PrecedentId, user: User = Depends(ANY_ROLE)) -> Preced
 
 
 def precedent_out(p: precedents.Precedent) -> PrecedentOut:
-    from dataclasses import asdict
-
-    from review.labels import SUBTYPE_LABELS
-
-    return PrecedentOut(**asdict(p), subtype_label=SUBTYPE_LABELS.get(p.subtype, p.subtype))
+    return PrecedentOut(**asdict(p), subtype_label=p.subtype_label)
 
 
 # --- cases --------------------------------------------------------------------------------------------------

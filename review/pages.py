@@ -28,7 +28,7 @@ from review.deps import (
     db,
 )
 from review.http import package_response
-from review.labels import ACTION_LABELS, DISMISS_REASONS, SUBTYPE_LABELS
+from review.labels import ACTION_LABELS, DISMISS_REASONS
 from review.security import EVIDENCE_CSP, SNAPSHOT_CSP
 from review.services import audit as audit_service
 from review.services import (
@@ -283,8 +283,7 @@ def case_page(
 @router.get("/precedents/{row_id}")
 def precedent_page(request: Request, row_id: str, user: User = Depends(ANY_ROLE)) -> HTMLResponse:
     """A judged row a case explanation cites, so the inspector can read what it was judged on."""
-    p = precedents.get(row_id)
-    return render(request, "precedent.html", user, p=p, subtype_label=SUBTYPE_LABELS.get(p.subtype, p.subtype))
+    return render(request, "precedent.html", user, p=precedents.get(row_id))
 
 
 @router.post("/cases/{flag_id}/claim")

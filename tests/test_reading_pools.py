@@ -105,17 +105,23 @@ def test_audit2_is_every_audited_train_row_rebuilt_the_same(tmp_path, committed)
         assert (tmp_path / name).read_bytes() == (POOLS / name).read_bytes(), name
 
 
+def _pool_rows_are_fresh(committed: dict[str, list[dict]], prefix: str) -> list[dict]:
+    """The pool's rows, after checking none was read or is in another pool, and one per near-duplicate group."""
+    rows = [r for name, batch in committed.items() if name.startswith(prefix) for r in batch]
+    read, _ = pools._read_ids(pools.DATA)
+    others = [r for name, batch in committed.items() if not name.startswith(prefix) for r in batch]
+    assert not {r["id"] for r in rows} & (read | {r["id"] for r in others})
+    keys = [dup_key(r["text"]) for r in rows]
+    assert len(keys) == len(set(keys)) and not set(keys) & {dup_key(r["text"]) for r in others}
+    return rows
+
+
 @needs_shared
 def test_corpus3_is_unread_bdci_one_per_group_and_rebuilt_the_same(tmp_path, committed):
     import shutil
 
-    rows = [r for name, batch in committed.items() if name.startswith("corpus3-") for r in batch]
+    rows = _pool_rows_are_fresh(committed, "corpus3-")
     assert len(rows) == pools.CORPUS3_N and all(r["id"].startswith("bdcie-") for r in rows)
-    read, _ = pools._read_ids(pools.DATA)
-    others = [r for name, batch in committed.items() if not name.startswith("corpus3-") for r in batch]
-    assert not {r["id"] for r in rows} & (read | {r["id"] for r in others})
-    keys = [dup_key(r["text"]) for r in rows]
-    assert len(keys) == len(set(keys)) and not set(keys) & {dup_key(r["text"]) for r in others}
     shutil.copytree(POOLS, tmp_path / "pools")
     for old in (tmp_path / "pools").glob("corpus3-*.jsonl"):
         old.unlink()
@@ -199,13 +205,8 @@ def test_corpus4_takes_per_source_the_rows_nearest_the_flag_line_and_only_unread
     import shutil
 
     manifest = json.loads((POOLS / "manifest.json").read_text(encoding="utf-8"))["pools"]["corpus4"]
-    rows = [r for name, batch in committed.items() if name.startswith("corpus4-") for r in batch]
+    rows = _pool_rows_are_fresh(committed, "corpus4-")
     assert {r["id"] for r in rows} == set(manifest["scores"]) and len(rows) == manifest["rows"]
-    read, _ = pools._read_ids(pools.DATA)
-    others = [r for name, batch in committed.items() if not name.startswith("corpus4-") for r in batch]
-    assert not {r["id"] for r in rows} & (read | {r["id"] for r in others})
-    keys = [dup_key(r["text"]) for r in rows]
-    assert len(keys) == len(set(keys)) and not set(keys) & {dup_key(r["text"]) for r in others}
 
     shutil.copytree(POOLS, tmp_path / "pools")
     cands = pools.corpus4_candidates(out=tmp_path / "pools")

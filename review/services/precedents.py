@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from classifier.paths import default_seed_path
+from review.labels import SUBTYPE_LABELS
 from review.services.errors import NotFound
 
 # corpus ids as the seed set spells them; written (synthetic) rows are never cited, so ``w-`` ids are not linked
@@ -31,6 +32,11 @@ class Precedent:
     label_method: str
     provenance: str
     rubric_version: int
+
+    @property
+    def subtype_label(self) -> str:
+        """The rubric label in the Chinese inspectors read."""
+        return SUBTYPE_LABELS.get(self.subtype, self.subtype)
 
 
 @lru_cache(maxsize=4)

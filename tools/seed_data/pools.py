@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from collections import defaultdict
@@ -294,7 +295,8 @@ CORPUS4_GROUP = {"bdci_entity": "bdci", "bdci_negative": "bdci", "iflytek": "ifl
 
 def _unread(skip: str, keep: Callable[[dict], bool], data: Path = DATA, out: Path = POOLS) -> list[dict]:
     """Unread corpus rows that ``keep`` accepts, one per near-duplicate group, none a twin of a holdout, read or
-    pooled row (pools drawn before ``skip``, the one being rebuilt), in file order; id + text only."""
+    pooled row (pools drawn before ``skip``, the one being rebuilt), in file order: id, text and corpus name (the
+    batches are written as id + text only)."""
     held = required_holdout()
     read, _ = _read_ids(data)
     excluded = held | read | _pooled_ids(_load_manifest(out), out, skip=_later(skip))
@@ -306,12 +308,12 @@ def _unread(skip: str, keep: Callable[[dict], bool], data: Path = DATA, out: Pat
         if not keep(row) or row["id"] in excluded or not key or key in seen:
             continue
         seen.add(key)
-        rows.append({"id": row["id"], "text": row["text"]})
+        rows.append({"id": row["id"], "text": row["text"], "corpus": row["corpus"]})
     return rows
 
 
 def corpus4_candidates(data: Path = DATA, out: Path = POOLS) -> list[dict]:
-    """The rows corpus4 may draw from: unread bdci and iflytek rows and unread SMS spam, id + text only."""
+    """The rows corpus4 may draw from: unread bdci and iflytek rows and unread SMS spam."""
     def keep(r: dict) -> bool:
         return r["corpus"] in CORPUS4_GROUP and (r["corpus"] != "sms" or r.get("source_label") == "spam")
 
@@ -320,8 +322,6 @@ def corpus4_candidates(data: Path = DATA, out: Path = POOLS) -> list[dict]:
 
 def _margin(score: float, line: float = 0.5) -> float:
     """Distance from the flag line in log-odds: the model's doubt about a row (smaller = more doubtful)."""
-    import math
-
     p = min(max(score, 1e-6), 1 - 1e-6)
     return abs(math.log(p / (1 - p)) - math.log(line / (1 - line)))
 
@@ -331,7 +331,7 @@ def build_corpus4(scores: Path, data: Path = DATA, out: Path = POOLS, take: dict
 
     ``scores`` is `adscreen score` output over `corpus4_candidates` (id, score, ...). Only candidates still unread
     are used, so a stale scores file cannot pull in a read or holdout row. The manifest records each drawn row's
-    score and the combination that gave it, since the draw cannot be rebuilt once that model is replaced.
+    score, since the draw cannot be rebuilt once the model that scored it is replaced (DATA.md names that model).
     """
     take = dict(CORPUS4_TAKE if take is None else take)
     allowed = {r["id"]: r for r in corpus4_candidates(data, out)}
@@ -340,10 +340,9 @@ def build_corpus4(scores: Path, data: Path = DATA, out: Path = POOLS, take: dict
         rec = json.loads(line) if line.strip() else {}
         if rec.get("id") in allowed and isinstance(rec.get("score"), int | float):
             scored[rec["id"]] = float(rec["score"])
-    corpus_of = {r["id"]: r["corpus"] for r in load_corpus(exclude=set()) if r["id"] in scored}
     by_group: dict[str, list[str]] = defaultdict(list)
     for rid in scored:
-        by_group[CORPUS4_GROUP[corpus_of[rid]]].append(rid)
+        by_group[CORPUS4_GROUP[allowed[rid]["corpus"]]].append(rid)
     picked: list[str] = []
     for group, n in sorted(take.items()):
         ranked = sorted(by_group.get(group, []), key=lambda r: (_margin(scored[r]), r))
