@@ -37,6 +37,10 @@ PINYIN_FACTOR = 0.9
 REPEAT_BOOST = 0.3
 _LATIN = re.compile(r"[a-z]")
 _ALL_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+# a licensed name used as a landmark (地址：…近兴业银行大厦x楼; 工商银行旁) says where the seller is, not who sells
+_ADDRESS_BEFORE = re.compile(r"(?:地址|店址|地点|位于|坐落于?|门店在)[^。！？!?；;\n]{0,12}$")
+_OWN_BRANCH = re.compile(r"^[^。！？!?，,；;\s]{0,4}?(?:支行|分行|营业部|营业厅|网点|分理处)")  # the bank's own branch
+_ADDRESS_AFTER = re.compile(r"^[^。！？!?，,；;\s]{0,3}?(?:大厦|大楼|旁边?|对面|附近|隔壁|楼上|楼下|路口|[东西南北]侧)")
 
 
 class TextRejected(ValueError):
@@ -500,6 +504,8 @@ class Matcher:
             imp = next(c for c in pos if c.rule == "sender")
             neg = [k for k in neg if k.term.category != "licensed" or k.ne < imp.ns - 2 or k.ns > imp.ne + 8]
         if neg:
+            neg = [k for k in neg if k.term.category != "licensed" or not _in_address(s, k.ns, k.ne)]
+        if neg:
             neg = _drop_contained(neg)
             # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
             neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]
@@ -613,6 +619,14 @@ def _outside(cands: list[_Cand], allowed: list[tuple[int, int]]) -> list[_Cand]:
         for c in cands
         if c.term.category in counter or not any(a <= c.ns and c.ne <= b for a, b in allowed)
     ]
+
+
+def _in_address(s: str, ns: int, ne: int) -> bool:
+    """Whether the licensed name at ``s[ns:ne]`` is a landmark of an address rather than the text's sender."""
+    after = s[ne : ne + 8]
+    if _ADDRESS_AFTER.match(after):
+        return True
+    return bool(_ADDRESS_BEFORE.search(s, max(ns - 14, 0), ns)) and not _OWN_BRANCH.match(after)
 
 
 def _drop_contained(cands: list[_Cand]) -> list[_Cand]:

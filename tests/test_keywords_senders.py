@@ -79,6 +79,29 @@ def test_impostor_borrowing_a_bank_name_with_a_private_channel(matcher):
 
 
 @pytest.mark.parametrize(
+    ("text", "landmark"),
+    [
+        ("众赢投资助您本金保值增值，年化收益12%。地址:庆春路xx号近大学路北口兴业银行大厦x楼 电话xxxxxxxxxxx", "兴业银行"),
+        ("鑫盛理财，保本保息年化15%，本店位于工商银行旁，欢迎咨询。", "银行"),
+        ("高息理财年化18%，店址：人民路建设银行对面二楼。", "银行"),
+    ],
+)
+def test_a_bank_named_as_a_landmark_is_no_counter_evidence(matcher, text, landmark):
+    """地址…兴业银行大厦 says where the seller is, not who sells: the name must not discount the pitch."""
+    r = matcher.match(text)
+    assert landmark in text
+    assert not any(h.category == "licensed" for h in r.hits)
+    assert r.score >= 0.9
+
+
+def test_a_bank_giving_its_own_branch_address_keeps_its_counter_evidence(matcher):
+    text = "本行理财产品业绩比较基准4%，理财非存款，产品有风险。地址：人民路建设银行营业部"
+    r = matcher.match(text)
+    licensed = [text[h.start : h.end] for h in r.hits if h.category == "licensed"]
+    assert "银行" in licensed and "本行" in licensed  # the branch itself is the sender, not a landmark
+
+
+@pytest.mark.parametrize(
     ("text", "rule"),
     [
         ("兴业银行产品快讯：银保产品正在我行火热销售中，保本保收益！", LICENSED_GUARANTEE),

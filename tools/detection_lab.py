@@ -455,6 +455,28 @@ def main() -> None:
             o_a, n_a = ngram_scores(weight=w_ng * np.where(disputed, a, 1.0))
             alone(f"adjudicated_w {a}", {k: 1 / (1 + np.exp(-v)) for k, v in n_a.items()})
             combine(f"adjudicated_w {a}", o_a, n_a, weight=w_tr * np.where(disputed, a, 1.0), key="adjudicated_w")
+    if not want or "kw_specialist" in want:
+        # a specialist: an n-gram model fitted only on the rows the lexicon fires on (kw_score >= gate), so that among
+        # texts that carry pitch wording it learns what separates a pitch from the news, warnings and shop ads that
+        # quote it, instead of the whole-corpus model's "SMS marketing style reads negative"; its log-odds is a
+        # stage-1 column on the gated rows (0 elsewhere) beside a free gate indicator
+        for gate in (0.3, 0.6):
+            g = {k: np.array([r["kw_score"] >= gate for r in kw[k]]) for k in ("train", "dev", "test")}
+            col = {k: np.zeros(len(g[k])) for k in g}
+            for f in range(5):
+                fit_rows = np.flatnonzero((train_folds != f) & g["train"])
+                held = np.flatnonzero((train_folds == f) & g["train"])
+                m_f = NgramModel.fit([texts["train"][i] for i in fit_rows], y["train"][fit_rows], w_ng[fit_rows])
+                col["train"][held] = m_f.decision_function([texts["train"][i] for i in held])
+            on = np.flatnonzero(g["train"])
+            m_g = NgramModel.fit([texts["train"][i] for i in on], y["train"][on], w_ng[on])
+            for k in ("dev", "test"):
+                idx = np.flatnonzero(g[k])
+                col[k][idx] = m_g.decision_function([texts[k][i] for i in idx])
+            print(f"  kw_specialist gate {gate}: gated share " + ", ".join(f"{k} {g[k].mean():.2f}" for k in g)
+                  + f", pitches among gated train rows {y['train'][on].mean():.2f}", flush=True)
+            combine_extra(f"kw_specialist {gate}", {k: np.stack([col[k], g[k].astype(float)], 1) for k in g},
+                          key="kw_specialist", extra_signs=[+1, 0])
     for name, fa in (("ngram_1_4", {"ngram_range": (1, 4)}), ("ngram_c1", {"c": 1.0}), ("ngram_c16", {"c": 16.0}),
                      ("ngram_c64", {"c": 64.0}), ("ngram_c8", {"c": 8.0}),
                      ("ngram_nb_0.5", {"nb": 0.5}), ("ngram_nb_1", {"nb": 1.0}), ("ngram_nb_1_c4", {"nb": 1.0, "c": 4.0}),
