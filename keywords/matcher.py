@@ -505,7 +505,6 @@ class Matcher:
             neg = [k for k in neg if k.term.category != "licensed" or k.ne < imp.ns - 2 or k.ns > imp.ne + 8]
         if neg:
             neg = [k for k in neg if k.term.category != "licensed" or not _in_address(s, k.ns, k.ne)]
-        if neg:
             neg = _drop_contained(neg)
             # a counter-evidence hit that sits inside a positive phrase (银行 in 利息比银行高) is part of the pitch
             neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]

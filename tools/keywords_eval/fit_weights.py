@@ -20,8 +20,8 @@ shipped: dev 0.862, real dev rows 0.776, test 0.751):
 - with l2 0.0005 the fit erased pitch words (零风险 0.6 → 0.02, 高回报, 拉人头, 消费返利) that mostly turn up beside
   stronger ones or quoted in warnings: ``keep`` 0.5 / 0.75 gave dev 0.893 / 0.898 (real rows 0.807 both), test
   0.784 / 0.779; holding every term at or below 0.1 fixed lost everything (dev 0.855, test 0.732), because the gain
-  is also in finance words an analyst had left weak (投资人, 认购, 网络借贷, 出借人 at 0.03–0.1); holding only the 30 safety-selling words
-  changed nothing (dev 0.898, test 0.779) and keeps their designed behaviour.
+  is also in finance words an analyst had left weak (投资人, 认购, 网络借贷, 出借人 at 0.03–0.1); holding only the
+  30 safety-selling words changed nothing (dev 0.898, test 0.779) and keeps their designed behaviour.
 The defaults are that last recipe (applied in stop 25, 377 weights; gain 3.4 → 1.94).
 """
 
@@ -39,6 +39,7 @@ from tools.keywords_eval.evaluate import HARD_NEG, SEED, load
 from tools.keywords_eval.tune_weights import apply_to_yaml
 
 FITTED_RULES = ("literal", "pinyin", "homophone")
+LOW, HIGH = 0.02, 0.95
 # P2P safety selling (银行存管, 国资背景, 零逾期 …) is weak alone by design: the platform-investment combination carries
 # it, so news of a bank's depository system is not a pitch (tests/test_keywords_boundary.py)
 SAFETY = (("legitimacy", "p2p"), 0.05)
@@ -48,7 +49,6 @@ def safety_terms(lex: Lexicon) -> frozenset[str]:
     """The safety-selling words the fit leaves where the analyst put them."""
     cats, top = SAFETY
     return frozenset(t.term for t in lex if t.category in cats and t.weight <= top)
-LOW, HIGH = 0.02, 0.95
 
 
 def collect(rows: list[dict], matcher: Matcher) -> list[dict]:
@@ -89,15 +89,15 @@ def collect(rows: list[dict], matcher: Matcher) -> list[dict]:
 
 
 def fit(
-    data: list[dict], init: dict[str, float], l2: float, steps: int = 400, keep: float = 0.0, weak: float = -1.0,
+    data: list[dict], init: dict[str, float], l2: float, steps: int = 400, keep: float = 0.0,
     fixed: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """Projected gradient descent (torch autograd) on the mean log-loss + l2 * ||w - w0||^2.
 
     ``keep``: no weight falls below that share of the analyst's. Under the noisy-or a pitch phrase that mostly turns up
     beside stronger ones (零风险 next to 保本保息 and a rate) or quoted in warnings earns nothing on train, yet alone
-    in a short ad it is the pitch, so the fit may lower it but not erase it. ``weak``: terms an analyst weighted at
-    or below it (投资, 收益, 银行存管: words that count only inside a combination) keep their weight."""
+    in a short ad it is the pitch, so the fit may lower it but not erase it. The ``fixed`` terms keep their
+    weight (the words that count only inside a combination: :func:`safety_terms`)."""
     import torch
 
     terms = sorted({t for d in data for t in d["terms"]})
@@ -105,7 +105,7 @@ def fit(
     w0 = torch.tensor([init[t] for t in terms], dtype=torch.float64)
     w = w0.clone().requires_grad_(True)
     low = torch.clamp(w0 * keep, min=LOW)
-    fixed_w = (w0 <= weak) | torch.tensor([t in fixed for t in terms])
+    fixed_w = torch.tensor([t in fixed for t in terms], dtype=torch.bool)
     low = torch.where(fixed_w, w0, low)
     high = torch.where(fixed_w, w0, torch.full_like(w0, HIGH))
     rows, cols, factor, expo = [], [], [], []
@@ -154,7 +154,6 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=0.0005)
     ap.add_argument("--min-support", type=int, default=3, help="leave terms seen in fewer train rows alone")
     ap.add_argument("--keep", type=float, help="no weight falls below this share of the current one", default=0.75)
-    ap.add_argument("--weak", type=float, default=-1.0, help="terms weighted at or below this stay as they are")
     args = ap.parse_args()
     lex = Lexicon.bundled()
     matcher = Matcher(lex)
@@ -165,7 +164,7 @@ def main() -> None:
         for t in d["terms"]:
             support[t] += 1
     init = {t.term: t.weight for t in lex}
-    fitted = fit(data, init, args.l2, keep=args.keep, weak=args.weak, fixed=safety_terms(lex))
+    fitted = fit(data, init, args.l2, keep=args.keep, fixed=safety_terms(lex))
     changes = {t: w for t, w in fitted.items() if support[t] >= args.min_support and abs(w - init[t]) >= 0.01}
     print(json.dumps({"train_rows": len(data), "terms_seen": len(fitted), "changed": len(changes)}, indent=2))
     for t, w in sorted(changes.items(), key=lambda kv: kv[1] - init[kv[0]])[:15]:
