@@ -74,3 +74,35 @@ def test_p2p_safety_selling_needs_a_platform_investment_context(matcher):
     assert "平台安全+出借" not in _terms(matcher, news) and not matcher.match(news).flagged
     exposed = "警惕！某平台号称银行存管、零逾期，出借人年化12%，现已爆雷跑路"
     assert "平台安全+出借" not in _terms(matcher, exposed)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("【商铺】45㎡，可自营可出租，开发商不提供包租或回报承诺。", {"包租", "回报"}),  # one negation, two items
+        ("储值金额仅用于消费，不返现、不分红。", {"分红"}),
+        ("信托产品不承诺保本，投资须谨慎。", {"承诺保本"}),
+        ("金店足金首饰按克计价，不做回购承诺。", {"回购"}),
+        ("本商品为实物黄金，不提供收益承诺。", {"收益"}),
+    ],
+)
+def test_a_phrase_the_text_says_is_not_offered_is_no_hit(matcher, text, gone):
+    # the same text with the negation left out is a hit: the rule, not the lexicon, removes them
+    plain = Matcher(Lexicon.bundled(), negation=False)
+    assert gone <= _terms(plain, text)
+    assert not gone & _terms(matcher, text)
+    assert not matcher.match(text).flagged and matcher.match(text).score < plain.match(text).score
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("无门槛高收益，名额有限", "高收益"),  # 无 governs 门槛, not the pitch
+        ("不仅保本，还有年化12%", "保本"),
+        ("不要错过高收益的机会", "高收益"),
+        ("它不是资金盘，每天稳定分红", "分红"),  # denying the scheme is part of the pitch
+        ("送币不锁仓，上线直接提现", "锁仓"),  # no lock-up is itself the selling point
+    ],
+)
+def test_negation_is_only_the_word_right_before_the_phrase(matcher, text, term):
+    assert term in _terms(matcher, text)

@@ -84,3 +84,29 @@ def test_reading_aid_writes_only_where_it_is_told(tmp_path, monkeypatch, capsys)
     assert batch.read_text(encoding="utf-8") == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.tsv", "in"]
     assert "total 3" in capsys.readouterr().out
+
+
+def test_weight_fit_scores_rows_exactly_as_the_matcher_does():
+    """The fit moves weights under the matcher's own score, so its forward pass must be that score: noisy-or with
+    the repeat boost, counter phrases discounting nearby hits, document damping, combinations, rates, senders."""
+    import torch
+
+    from keywords import Lexicon, Matcher
+    from tools.keywords_eval import fit_weights as fw
+
+    lex = Lexicon.bundled()
+    texts = [
+        "商铺包租，年回报8%，即买即租，稳赚不赔，稳赚不赔",
+        "警方提醒：所谓保本高收益的理财平台涉嫌非法集资，受害者众多",
+        "【工商银行】理财产品，预期年化3.5%，理财非存款，投资需谨慎",
+        "xx财富：新客专享，年化15%，5万起投，保本保息",
+        "今天天气很好",
+    ]
+    rows = [{"text": t, "label": "negative", "subtype": "normal"} for t in texts]
+    m = Matcher(lex)
+    design = fw.Design(fw.collect(rows, m), m)
+    w = torch.tensor([lex.get(t).weight for t in design.names], dtype=torch.float64)
+    got = design.raw(w).numpy()
+    want = [Matcher(lex, gain=1.0).match(t).score for t in texts]
+    assert got == pytest.approx(want, abs=1e-3)
+    assert 0.0 < min(want[:4]) and want[4] == 0.0

@@ -35,6 +35,7 @@ import numpy as np
 
 from keywords import Lexicon, Matcher
 from keywords.matcher import REPEAT_BOOST
+from keywords.normalize import normalize
 from tools.keywords_eval.evaluate import HARD_NEG, SEED, load
 from tools.keywords_eval.tune_weights import apply_to_yaml
 
@@ -52,81 +53,145 @@ def safety_terms(lex: Lexicon) -> frozenset[str]:
 
 
 def collect(rows: list[dict], matcher: Matcher) -> list[dict]:
-    """Per row: the label and the pieces of its score, split into fitted terms and fixed evidence."""
+    """Per row: the label and the structure of its score, as the matcher builds it (``Matcher._evidence``).
+
+    Each positive hit is a reference to a fitted term (its weight times the variant factor: pinyin, homophone) or a
+    fixed weight (rates, combinations, senders), with its key (one per distinct term; every rate shares one) and
+    the distinct counter-evidence within the counter window; the row also lists its distinct counter terms for the
+    document-level damping. Counter references are fitted terms too when they are lexicon phrases."""
     out = []
     for r in rows:
-        res = matcher.match(r["text"])
-        fitted: dict[str, tuple[float, int]] = {}
-        fixed: dict[str, tuple[float, int]] = {}
-        counters: dict[str, float] = {}
-        for h in res.hits:
-            if h.counter:
-                counters[h.term] = h.weight
-                continue
-            if h.rule in FITTED_RULES and h.base_weight > 0:
-                best, n = fitted.get(h.term, (0.0, 0))
-                fitted[h.term] = (max(best, h.weight / h.base_weight), n + 1)
-            else:
-                key = "rate" if h.rule == "rate" else h.term
-                w, n = fixed.get(key, (0.0, 0))
-                fixed[key] = (max(w, h.weight), n + 1)
-        doc = 1.0
-        for w in counters.values():
-            doc *= 1.0 - matcher.doc_counter_strength * w
-        out.append(
-            {
-                "y": int(r["label"] == "fundraising"),
-                "hard": r["subtype"] in HARD_NEG,
-                "terms": fitted,
-                "fixed_log_keep": sum(
-                    (1.0 + REPEAT_BOOST * (min(n, 4) - 1)) * np.log1p(-min(w, 0.999))
-                    for w, n in fixed.values()
-                ),
-                "doc": max(doc, matcher.min_doc_factor),
-            }
-        )
+        norm = normalize(r["text"][: matcher.max_chars], matcher._fold)
+        cands = matcher._scan(norm.text, norm.alt)
+        pos, neg = matcher._evidence(norm.text, cands) if cands else ([], [])
+
+        def ref(c) -> tuple:
+            if c.rule in FITTED_RULES and c.term.weight > 0:
+                return ("term", c.term.term, c.weight / c.term.weight)
+            return ("fixed", c.weight, 1.0)
+
+        hits = []
+        for c in pos:
+            near, seen = [], set()
+            for k in neg:
+                if k.term.term not in seen and max(k.ns - c.ne, c.ns - k.ne, 0) <= matcher.counter_window:
+                    near.append(ref(k))
+                    seen.add(k.term.term)
+            hits.append((ref(c), "rate" if c.rule == "rate" else c.term.term, near))
+        doc = [ref(k) for k in {k.term.term: k for k in neg}.values()]
+        out.append({"y": int(r["label"] == "fundraising"), "hard": r["subtype"] in HARD_NEG, "hits": hits,
+                    "doc": doc, "counter_terms": {x[1] for x in doc if x[0] == "term"}})
     return out
+
+
+class Design:
+    """:func:`collect`'s rows as tensors, and the matcher's raw score (before ``gain``) as a function of the weights.
+
+    ``names`` are the lexicon phrases the rows hit (positive and counter); fixed weights follow them as constants,
+    the first of which (0) pads the counter lists."""
+
+    def __init__(self, data: list[dict], matcher: Matcher) -> None:
+        import torch
+
+        self.matcher = matcher
+        self.counter_names = {t for d in data for t in d["counter_terms"]}
+        self.names = sorted({x[1] for d in data for rf, _, near in d["hits"] for x in [rf, *near] if x[0] == "term"}
+                            | self.counter_names)
+        index = {t: i for i, t in enumerate(self.names)}
+        consts: dict[float, int] = {0.0: len(self.names)}
+
+        def column(x: tuple) -> tuple[int, float]:
+            if x[0] == "term":
+                return index[x[1]], x[2]
+            return consts.setdefault(float(x[1]), len(self.names) + len(consts)), 1.0
+
+        hit_col, hit_mult, hit_group, near_col, near_mult = [], [], [], [], []
+        group_row, group_expo, doc_row, doc_col, doc_mult = [], [], [], [], []
+        width = max([len(near) for d in data for _, _, near in d["hits"]] + [1])
+        for i, d in enumerate(data):
+            count: dict[str, int] = defaultdict(int)
+            for _, key, _ in d["hits"]:
+                count[key] += 1
+            groups: dict[str, int] = {}
+            for rf, key, near in d["hits"]:
+                if key not in groups:
+                    groups[key] = len(group_row)
+                    group_row.append(i)
+                    group_expo.append(1.0 + REPEAT_BOOST * (min(count[key], 4) - 1))
+                c, mult = column(rf)
+                hit_col.append(c)
+                hit_mult.append(mult)
+                hit_group.append(groups[key])
+                cols = [column(x) for x in near] + [(len(self.names), 0.0)] * (width - len(near))
+                near_col.append([a for a, _ in cols])
+                near_mult.append([b for _, b in cols])
+            for x in d["doc"]:
+                c, mult = column(x)
+                doc_row.append(i)
+                doc_col.append(c)
+                doc_mult.append(mult)
+
+        def tensor(a: list, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+            return torch.tensor(a, dtype=dtype)
+
+        self.n = len(data)
+        self.const = tensor(sorted(consts, key=consts.get))
+        self.hit_col, self.hit_mult = tensor(hit_col, torch.long), tensor(hit_mult)
+        self.hit_group = tensor(hit_group, torch.long)
+        self.near_col, self.near_mult = tensor(near_col, torch.long), tensor(near_mult)
+        self.group_row, self.group_expo = tensor(group_row, torch.long), tensor(group_expo)
+        self.doc_row, self.doc_col, self.doc_mult = tensor(doc_row, torch.long), tensor(doc_col, torch.long), tensor(doc_mult)
+
+    def raw(self, w):  # noqa: ANN001, ANN201 - torch tensors in and out
+        """Noisy-or over the distinct keys (repeat boost), each hit discounted by its nearby counter phrases and
+        floored at ``min_discount``, times the document damping floored at ``min_doc_factor``: Matcher._finish."""
+        import torch
+
+        m = self.matcher
+        every = torch.cat([w, self.const])
+        factor = torch.prod(1.0 - every[self.near_col] * self.near_mult, dim=1).clamp(min=m.min_discount)
+        hit_w = (every[self.hit_col] * self.hit_mult * factor).clamp(max=0.999)
+        best = torch.zeros(len(self.group_row), dtype=torch.float64).scatter_reduce(
+            0, self.hit_group, hit_w, reduce="amax", include_self=False
+        )
+        log_keep = torch.zeros(self.n, dtype=torch.float64).index_add(
+            0, self.group_row, self.group_expo * torch.log1p(-best)
+        )
+        log_doc = torch.zeros(self.n, dtype=torch.float64).index_add(
+            0, self.doc_row, torch.log1p(-m.doc_counter_strength * every[self.doc_col] * self.doc_mult)
+        )
+        return (1.0 - torch.exp(log_keep)) * torch.exp(log_doc).clamp(min=m.min_doc_factor)
 
 
 def fit(
     data: list[dict], init: dict[str, float], l2: float, steps: int = 400, keep: float = 0.0,
-    fixed: frozenset[str] = frozenset(),
+    fixed: frozenset[str] = frozenset(), counters: bool = False, terms: bool = True, counter_keep: float = 0.5, *,
+    matcher: Matcher,
 ) -> dict[str, float]:
-    """Projected gradient descent (torch autograd) on the mean log-loss + l2 * ||w - w0||^2.
+    """Projected gradient descent (torch autograd) on the mean log-loss of :meth:`Design.raw` + l2 * ||w - w0||^2.
 
-    ``keep``: no weight falls below that share of the analyst's. Under the noisy-or a pitch phrase that mostly turns up
-    beside stronger ones (零风险 next to 保本保息 and a rate) or quoted in warnings earns nothing on train, yet alone
-    in a short ad it is the pitch, so the fit may lower it but not erase it. The ``fixed`` terms keep their
-    weight (the words that count only inside a combination: :func:`safety_terms`)."""
+    ``keep``: no positive weight falls below that share of the analyst's. Under the noisy-or a pitch phrase that
+    mostly turns up beside stronger ones (零风险 next to 保本保息 and a rate) or quoted in warnings earns nothing on
+    train, yet alone in a short ad it is the pitch, so the fit may lower it but not erase it. The ``fixed`` terms
+    keep their weight (the words that count only inside a combination: :func:`safety_terms`). ``terms`` /
+    ``counters``: which side is fitted, the positive phrases, the counter-evidence phrases (news, warning,
+    disclosure, loan wording: each discounts the hits within the window and damps the whole text), or both;
+    ``counter_keep`` bounds a counter phrase's fall as ``keep`` does a positive one's."""
     import torch
 
-    terms = sorted({t for d in data for t in d["terms"]})
-    index = {t: i for i, t in enumerate(terms)}
-    w0 = torch.tensor([init[t] for t in terms], dtype=torch.float64)
-    w = w0.clone().requires_grad_(True)
-    low = torch.clamp(w0 * keep, min=LOW)
-    fixed_w = torch.tensor([t in fixed for t in terms], dtype=torch.bool)
-    low = torch.where(fixed_w, w0, low)
-    high = torch.where(fixed_w, w0, torch.full_like(w0, HIGH))
-    rows, cols, factor, expo = [], [], [], []
-    for i, d in enumerate(data):
-        for t, (f, n) in d["terms"].items():
-            rows.append(i)
-            cols.append(index[t])
-            factor.append(f)
-            expo.append(1.0 + REPEAT_BOOST * (min(n, 4) - 1))
-    rows_t, cols_t = torch.tensor(rows), torch.tensor(cols)
-    factor_t, expo_t = torch.tensor(factor, dtype=torch.float64), torch.tensor(expo, dtype=torch.float64)
-    fixed = torch.tensor([d["fixed_log_keep"] for d in data], dtype=torch.float64)
-    doc = torch.tensor([d["doc"] for d in data], dtype=torch.float64)
+    design = Design(data, matcher)
+    names = design.names
+    w0 = torch.tensor([init[t] for t in names], dtype=torch.float64)
+    is_counter = torch.tensor([t in design.counter_names for t in names])
+    frozen = torch.tensor([t in fixed for t in names]) | torch.where(is_counter, not counters, not terms)
+    low = torch.where(is_counter, torch.clamp(w0 * counter_keep, min=LOW), torch.clamp(w0 * keep, min=LOW))
+    low = torch.where(frozen, w0, low)
+    high = torch.where(frozen, w0, torch.full_like(w0, HIGH))
     y = torch.tensor([d["y"] for d in data], dtype=torch.float64)
+    w = w0.clone().requires_grad_(True)
     opt = torch.optim.Adam([w], lr=0.02)
     for _ in range(steps):
-        log_keep = fixed.clone().index_add(
-            0, rows_t, expo_t * torch.log1p(-(w[cols_t] * factor_t).clamp(max=0.999))
-        )
-        raw = (1.0 - torch.exp(log_keep)) * doc
-        p = raw.clamp(1e-6, 1 - 1e-6)
+        p = design.raw(w).clamp(1e-6, 1 - 1e-6)
         loss = -(y * torch.log(p) + (1 - y) * torch.log1p(-p)).mean() + l2 * ((w - w0) ** 2).sum()
         opt.zero_grad()
         loss.backward()
@@ -134,7 +199,7 @@ def fit(
         with torch.no_grad():
             w.copy_(torch.minimum(torch.maximum(w, low), high))
     fitted = w.detach()
-    return {t: round(float(fitted[index[t]]), 2) for t in terms}
+    return {t: round(float(fitted[i]), 2) for i, t in enumerate(names)}
 
 
 def operating_gain(lexicon: Lexicon, rows: list[dict], rate: float = 0.10) -> float:
@@ -154,6 +219,9 @@ def main() -> None:
     ap.add_argument("--l2", type=float, default=0.0005)
     ap.add_argument("--min-support", type=int, default=3, help="leave terms seen in fewer train rows alone")
     ap.add_argument("--keep", type=float, help="no weight falls below this share of the current one", default=0.75)
+    ap.add_argument("--fit", choices=("terms", "counters", "both"), default="counters",
+                    help="which weights move: positive phrases, counter-evidence phrases or both")
+    ap.add_argument("--counter-keep", type=float, default=0.5, help="as --keep, for counter-evidence phrases")
     args = ap.parse_args()
     lex = Lexicon.bundled()
     matcher = Matcher(lex)
@@ -161,10 +229,11 @@ def main() -> None:
     data = collect(train, matcher)
     support: dict[str, int] = defaultdict(int)
     for d in data:
-        for t in d["terms"]:
+        for t in {x[1] for rf, _, near in d["hits"] for x in [rf, *near] if x[0] == "term"} | d["counter_terms"]:
             support[t] += 1
     init = {t.term: t.weight for t in lex}
-    fitted = fit(data, init, args.l2, keep=args.keep, fixed=safety_terms(lex))
+    fitted = fit(data, init, args.l2, keep=args.keep, fixed=safety_terms(lex), counters=args.fit != "terms",
+                 terms=args.fit != "counters", counter_keep=args.counter_keep, matcher=matcher)
     changes = {t: w for t, w in fitted.items() if support[t] >= args.min_support and abs(w - init[t]) >= 0.01}
     print(json.dumps({"train_rows": len(data), "terms_seen": len(fitted), "changed": len(changes)}, indent=2))
     for t, w in sorted(changes.items(), key=lambda kv: kv[1] - init[kv[0]])[:15]:

@@ -47,7 +47,8 @@ def mined_lexicon(base: Lexicon, train: list[dict], top: int, min_count: int, fi
              for d in found]
     print(f"{len(added)} terms added, e.g. {'、'.join(t.term for t in added[:20])}")
     lex = Lexicon.from_terms([*base.terms.values(), *added], version="mined")
-    weights = fit(collect(train, Matcher(lex)), {t.term: t.weight for t in lex}, 0.002)
+    matcher = Matcher(lex)
+    weights = fit(collect(train, matcher), {t.term: t.weight for t in lex}, 0.002, matcher=matcher)
     return Lexicon.from_terms(
         [dataclasses.replace(t, weight=weights.get(t.term, t.weight)) if t.kind == "literal" else t
          for t in lex.terms.values()],
