@@ -37,7 +37,6 @@ PINYIN_FACTOR = 0.9
 REPEAT_BOOST = 0.3
 _LATIN = re.compile(r"[a-z]")
 _ALL_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-# a licensed name used as a landmark (地址：…近兴业银行大厦x楼; 工商银行旁) says where the seller is, not who sells
 # a pitch phrase said not to be on offer: 不提供包租, 非保本, 不承诺保本, 不返现、不分红, 不提供包租或回报承诺. Only a
 # negation right before the phrase (with at most a verb of offering, or one coordinated item, between) counts, so
 # 无门槛高收益, 不仅保本 and 不要错过高收益 stay hits
@@ -48,6 +47,7 @@ _NEGATED = re.compile(
 )
 _NEGATION_RULES = frozenset({"literal", "pinyin", "homophone"})
 _NEGATION_SELLS = frozenset({"锁仓"})  # 不锁仓, 无锁仓: the absence of a restriction is itself the selling point
+# a licensed name used as a landmark (地址：…近兴业银行大厦x楼; 工商银行旁) says where the seller is, not who sells
 _ADDRESS_BEFORE = re.compile(r"(?:地址|店址|地点|位于|坐落于?|门店在)[^。！？!?；;\n]{0,12}$")
 _OWN_BRANCH = re.compile(r"^[^。！？!?，,；;\s]{0,4}?(?:支行|分行|营业部|营业厅|网点|分理处)")  # the bank's own branch
 _ADDRESS_AFTER = re.compile(r"^[^。！？!?，,；;\s]{0,3}?(?:大厦|大楼|旁边?|对面|附近|隔壁|楼上|楼下|路口|[东西南北]侧)")
@@ -414,7 +414,7 @@ class Matcher:
             cands.append(_Cand(x.start, x.end, t, s[x.start : x.end], x.kind, x.weight, x.value))
         if self.negation:
             gone = [(c.ns, c.ne) for c in cands if _negated(s, c)]
-            if gone:  # the negated phrase and what it contains (回报 in 不承诺固定回报)
+            if gone:  # the negated phrase and all it contains (回报 in 不承诺固定回报; 银行 in 没有银行存管)
                 cands = [c for c in cands if not any(a <= c.ns and c.ne <= b for a, b in gone)]
         allowed: list[tuple[int, int]] | None = None
         if self._allow is not None:
@@ -527,6 +527,15 @@ class Matcher:
             neg = [k for k in neg if not any(c.ns <= k.ns and k.ne <= c.ne for c in pos)]
         return pos, neg
 
+    def _nearby(self, c: _Cand, neg: list[_Cand]) -> list[_Cand]:
+        """The distinct counter-evidence terms within ``counter_window`` of the positive hit ``c``: each discounts it
+        once."""
+        near: dict[str, _Cand] = {}
+        for k in neg:
+            if k.term.term not in near and max(k.ns - c.ne, c.ns - k.ne, 0) <= self.counter_window:
+                near[k.term.term] = k
+        return list(near.values())
+
     def _finish(self, norm: Normalized, cands: list[_Cand]) -> MatchResult:
         s = norm.text
         pos, neg = self._evidence(s, cands)
@@ -536,22 +545,14 @@ class Matcher:
         # but an advertorial that repeats 理财平台 is more of a pitch than a passing mention)
         best: dict[str, float] = {}
         count: dict[str, int] = {}
-        window, min_discount = self.counter_window, self.min_discount
         for c in pos:
             factor = 1.0
-            if neg:
-                seen: set[str] = set()
-                for k in neg:
-                    if k.term.term in seen:
-                        continue
-                    gap = max(k.ns - c.ne, c.ns - k.ne, 0)
-                    if gap <= window:
-                        factor *= 1.0 - k.weight
-                        seen.add(k.term.term)
-            factor = max(factor, min_discount)
+            for k in self._nearby(c, neg):
+                factor *= 1.0 - k.weight
+            factor = max(factor, self.min_discount)
             w = round(c.weight * factor, 4)
             term = c.term
-            key = "rate" if c.rule == "rate" else term.term  # many quoted rates are one kind of evidence
+            key = _key(c)
             if w > best.get(key, 0.0):
                 best[key] = w
             count[key] = count.get(key, 0) + 1
@@ -640,6 +641,11 @@ def _outside(cands: list[_Cand], allowed: list[tuple[int, int]]) -> list[_Cand]:
         for c in cands
         if c.term.category in counter or not any(a <= c.ns and c.ne <= b for a, b in allowed)
     ]
+
+
+def _key(c: _Cand) -> str:
+    """What a hit counts as in the noisy-or: its term, or "rate" (many quoted rates are one kind of evidence)."""
+    return "rate" if c.rule == "rate" else c.term.term
 
 
 def _negated(s: str, c: _Cand) -> bool:

@@ -42,7 +42,7 @@ from collections import defaultdict
 import numpy as np
 
 from keywords import Lexicon, Matcher
-from keywords.matcher import REPEAT_BOOST
+from keywords.matcher import REPEAT_BOOST, _key
 from keywords.normalize import normalize
 from tools.keywords_eval.evaluate import HARD_NEG, SEED, load
 from tools.keywords_eval.tune_weights import apply_to_yaml
@@ -60,36 +60,34 @@ def safety_terms(lex: Lexicon) -> frozenset[str]:
     return frozenset(t.term for t in lex if t.category in cats and t.weight <= top)
 
 
-def collect(rows: list[dict], matcher: Matcher) -> list[dict]:
-    """Per row: the label and the structure of its score, as the matcher builds it (``Matcher._evidence``).
+def _ref(c) -> tuple:  # noqa: ANN001 - the matcher's private candidate
+    """A fitted phrase (its term, times the variant factor: pinyin, homophone) or a fixed weight (rates,
+    combinations, senders)."""
+    if c.rule in FITTED_RULES and c.term.weight > 0:
+        return ("term", c.term.term, c.weight / c.term.weight)
+    return ("fixed", c.weight, 1.0)
 
-    Each positive hit is a reference to a fitted term (its weight times the variant factor: pinyin, homophone) or a
-    fixed weight (rates, combinations, senders), with its key (one per distinct term; every rate shares one) and
-    the distinct counter-evidence within the counter window; the row also lists its distinct counter terms for the
-    document-level damping. Counter references are fitted terms too when they are lexicon phrases."""
+
+def collect(rows: list[dict], matcher: Matcher) -> list[dict]:
+    """Per row: the label and the structure of its score, as the matcher builds it (``Matcher._evidence``,
+    ``Matcher._nearby``): each positive hit with its key and the counter-evidence that discounts it, and the row's
+    distinct counter-evidence for the document-level damping. Counter phrases are fitted terms too."""
     out = []
     for r in rows:
         norm = normalize(r["text"][: matcher.max_chars], matcher._fold)
         cands = matcher._scan(norm.text, norm.alt)
         pos, neg = matcher._evidence(norm.text, cands) if cands else ([], [])
-
-        def ref(c) -> tuple:
-            if c.rule in FITTED_RULES and c.term.weight > 0:
-                return ("term", c.term.term, c.weight / c.term.weight)
-            return ("fixed", c.weight, 1.0)
-
-        hits = []
-        for c in pos:
-            near, seen = [], set()
-            for k in neg:
-                if k.term.term not in seen and max(k.ns - c.ne, c.ns - k.ne, 0) <= matcher.counter_window:
-                    near.append(ref(k))
-                    seen.add(k.term.term)
-            hits.append((ref(c), "rate" if c.rule == "rate" else c.term.term, near))
-        doc = [ref(k) for k in {k.term.term: k for k in neg}.values()]
+        hits = [(_ref(c), _key(c), [_ref(k) for k in matcher._nearby(c, neg)]) for c in pos]
+        doc = [_ref(k) for k in {k.term.term: k for k in neg}.values()]
         out.append({"y": int(r["label"] == "fundraising"), "hard": r["subtype"] in HARD_NEG, "hits": hits,
-                    "doc": doc, "counter_terms": {x[1] for x in doc if x[0] == "term"}})
+                    "doc": doc})
     return out
+
+
+def phrases(d: dict) -> tuple[set[str], set[str]]:
+    """The fitted phrases a row of :func:`collect` hits: all of them, and the counter-evidence among them."""
+    counter = {x[1] for x in d["doc"] if x[0] == "term"}
+    return {x[1] for rf, _, near in d["hits"] for x in [rf, *near] if x[0] == "term"} | counter, counter
 
 
 class Design:
@@ -102,9 +100,9 @@ class Design:
         import torch
 
         self.matcher = matcher
-        self.counter_names = {t for d in data for t in d["counter_terms"]}
-        self.names = sorted({x[1] for d in data for rf, _, near in d["hits"] for x in [rf, *near] if x[0] == "term"}
-                            | self.counter_names)
+        seen = [phrases(d) for d in data]
+        self.counter_names = set().union(*(c for _, c in seen))
+        self.names = sorted(set().union(*(a for a, _ in seen)))
         index = {t: i for i, t in enumerate(self.names)}
         consts: dict[float, int] = {0.0: len(self.names)}
 
@@ -237,7 +235,7 @@ def main() -> None:
     data = collect(train, matcher)
     support: dict[str, int] = defaultdict(int)
     for d in data:
-        for t in {x[1] for rf, _, near in d["hits"] for x in [rf, *near] if x[0] == "term"} | d["counter_terms"]:
+        for t in phrases(d)[0]:
             support[t] += 1
     init = {t.term: t.weight for t in lex}
     fitted = fit(data, init, args.l2, keep=args.keep, fixed=safety_terms(lex), counters=args.fit != "terms",
